@@ -1,0 +1,3 @@
+"""opdbot application core. Never imports ``telegram``."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,173 @@
+"""The ``opdbot`` command line (typer).
+
+This is the composition root: ``run`` and ``sandbox`` import the Telegram layer (``handlers``)
+lazily; everything else drives the core directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+import typer
+
+from bot.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="opdbot: asisten Telegram untuk admin media sosial OPD.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Migrasi basis data (Alembic).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@app.command()
+def run() -> None:
+    """Migrasi basis data, lalu jalankan bot (polling; webhook bila WEBHOOK_URL diisi)."""
+    settings = settings_or_exit()
+    if not settings.telegram_bot_token:
+        typer.echo(
+            "TELEGRAM_BOT_TOKEN belum diisi: isi token dari @BotFather di .env, "
+            "atau coba bot tanpa token dengan `opdbot sandbox`.",
+            err=True,
+        )
+        raise typer.Exit(1)
+    setup_logging(settings.log_level)
+    from bot.knowledge.models import KnowledgeError
+    from bot.opds import OpdFileError
+    from handlers.runner import run_bot
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(run_bot(settings))
+    except KnowledgeError as exc:
+        typer.echo("Basis pengetahuan bermasalah (jalankan `opdbot kb check`):", err=True)
+        for p in exc.problems:
+            typer.echo(f"  {p}", err=True)
+        raise typer.Exit(1) from None
+    except OpdFileError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def sandbox(
+    user_id: int = typer.Option(1000, help="ID Telegram pengguna yang disimulasikan."),
+    name: str = typer.Option("Ayu", help="Nama depan pengguna yang disimulasikan."),
+    admin: bool = typer.Option(True, help="Jadikan pengguna ini admin Diskominfo."),
+    database_url: str = typer.Option(
+        "sqlite+aiosqlite:///data/sandbox.sqlite3", help="Basis data sandbox."
+    ),
+) -> None:
+    """Bot yang sama, luring, dengan Bot API palsu: mengobrol di terminal (tanpa token)."""
+    settings = settings_or_exit()
+    setup_logging("WARNING")
+    from bot.sandbox import run_sandbox
+
+    try:
+        asyncio.run(
+            run_sandbox(
+                settings, user_id=user_id, name=name, admin=admin, database_url=database_url
+            )
+        )
+    except KeyboardInterrupt:
+        typer.echo("")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Naikkan skema ke REVISION (bawaan: head)."""
+    from bot.db import upgrade
+
+    settings = settings_or_exit()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"Basis data sudah di revisi {revision}.")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Turunkan skema ke REVISION (mis. base)."""
+    from bot.db import downgrade
+
+    settings = settings_or_exit()
+    downgrade(settings.database_url, revision)
+    typer.echo(f"Basis data diturunkan ke {revision}.")
+
+
+def kb_gaps(
+    days: int = typer.Option(30, min=1, help="Rentang hari ke belakang."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Simpan juga sebagai CSV."),
+) -> None:
+    """Pertanyaan yang belum terjawab atau diberi 👎, dikelompokkan (sama dengan /celah)."""
+    from bot.db import Database, upgrade_async
+    from bot.qa import QAService
+    from bot.templates import render
+    from bot.tghtml import html_to_plain
+
+    settings = settings_or_exit()
+
+    async def go():
+        await upgrade_async(settings.database_url)
+        db = Database(settings.database_url)
+        try:
+            return await QAService(db, settings.resolve_knowledge_dir(), None).gaps(days)
+        finally:
+            await db.dispose()
+
+    groups = asyncio.run(go())
+    total = sum(g.count for g in groups)
+    text = render("gaps", groups=groups, days=days, limit=len(groups) or 1, total=total)
+    typer.echo(html_to_plain(text))
+    if csv_path is not None:
+        from bot.qa import QAService
+
+        csv_path.write_bytes(QAService.gaps_csv(groups))
+        typer.echo(f"CSV: {csv_path}")
+
+
+def _mount_features() -> None:
+    from bot.knowledge.cli import kb_app
+
+    kb_app.command("gaps")(kb_gaps)
+    app.add_typer(kb_app, name="kb", help="Basis pengetahuan: periksa, cari, celah.")
+    # --- feature CLIs ---
+    from bot.feedback.cli import feedback_app
+
+    app.add_typer(feedback_app, name="feedback")
+    from bot.outbox_cli import broadcast_app
+
+    app.add_typer(broadcast_app, name="broadcast")
+    # --- end feature CLIs ---
+
+
+_mount_features()
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:  # raised by a sub-command that loads settings itself
+        typer.echo(str(exc), err=True)
+        sys.exit(2)

@@ -1,0 +1,122 @@
+"""Settings from the environment and ``.env`` (see the table in README.md)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message is one readable line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str | None = None
+    telegram_base_url: str = DEFAULT_BASE_URL
+    database_url: str = "sqlite+aiosqlite:///data/opdbot.sqlite3"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    timezone: str = "Asia/Jakarta"
+    knowledge_dir: Path = Path("knowledge")
+    broadcast_rate: float = Field(default=25.0, gt=0, le=30)
+    helpdesk_chat_id: int | None = None
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: str | None = None
+    feedback_retention_days: int = Field(default=180, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        if not TOKEN_RE.match(v):
+            raise ValueError("bentuk token tidak valid (contoh: 123456789:AAE...)")
+        return v
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admins(cls, v: object) -> frozenset[int]:
+        if v is None or v == "":
+            return frozenset()
+        if isinstance(v, int):
+            return frozenset([v])
+        if isinstance(v, (list, tuple, set, frozenset)):
+            parts = [str(p) for p in v]
+        else:
+            parts = [p.strip() for p in str(v).split(",") if p.strip()]
+        out = set()
+        for p in parts:
+            if not re.fullmatch(r"-?\d+", p):
+                raise ValueError(f"'{p}' bukan ID pengguna Telegram (harus angka)")
+            out.add(int(p))
+        return frozenset(out)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"zona waktu '{v}' tidak dikenal (contoh: Asia/Jakarta)") from None
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, v: str) -> str:
+        v = v.strip()
+        if v.startswith("postgresql://") or v.startswith("postgres://"):
+            v = "postgresql+asyncpg://" + v.split("://", 1)[1]
+        if not v.startswith(SUPPORTED_DB_PREFIXES):
+            raise ValueError("hanya sqlite+aiosqlite:// atau postgresql+asyncpg:// yang didukung")
+        return v
+
+    @field_validator("telegram_base_url")
+    @classmethod
+    def _base(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("harus diawali http:// atau https://")
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def resolve_knowledge_dir(self) -> Path:
+        """The knowledge folder: as configured, else the one beside the source tree."""
+        p = self.knowledge_dir
+        if p.is_absolute() or p.exists():
+            return p
+        fallback = PROJECT_ROOT / p
+        return fallback if fallback.exists() else p
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; raise ConfigError with one line naming the variable and the problem."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = err.get("loc") or ("?",)
+        name = str(loc[0]).upper()
+        msg = err.get("msg", "tidak valid")
+        msg = msg.removeprefix("Value error, ")
+        raise ConfigError(f"Konfigurasi {name} tidak valid: {msg}") from None

@@ -1,0 +1,16 @@
+"""All ORM models. Importing this package registers every table on ``Base.metadata``."""
+
+from bot.models.base import Base, utcnow
+from bot.models.core import ROLE_ADMIN, ROLE_ORGANIZER, ROLE_STAFF, Opd, QuestionLog, User
+from bot.models.knowledge import Handoff  # noqa: F401
+
+__all__ = [
+    "Base",
+    "utcnow",
+    "Opd",
+    "User",
+    "QuestionLog",
+    "ROLE_ADMIN",
+    "ROLE_STAFF",
+    "ROLE_ORGANIZER",
+]

@@ -1,0 +1,66 @@
+"""Jinja2 environment for every text the bot sends (Telegram HTML, autoescape on)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+
+def _thousands(value: Any) -> str:
+    try:
+        return f"{int(value):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _bar(fraction: float, width: int = 12) -> str:
+    fraction = max(0.0, min(1.0, float(fraction or 0)))
+    full = round(fraction * width)
+    return "▓" * full + "░" * (width - full)
+
+
+def _truncate_chars(value: str | None, limit: int = 200) -> str:
+    if value is None:
+        return ""
+    value = str(value)
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+@lru_cache(maxsize=2)
+def environment(autoescape: bool = True) -> Environment:
+    env = Environment(
+        loader=PackageLoader("bot", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True)
+        if autoescape
+        else False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        undefined=StrictUndefined,
+    )
+    env.filters["ribuan"] = _thousands
+    env.filters["bar"] = _bar
+    env.filters["potong"] = _truncate_chars
+    return env
+
+
+def render(name: str, /, **ctx: Any) -> str:
+    """Render ``bot/templates/<name>.j2`` to Telegram HTML; user input is always escaped."""
+    if not name.endswith(".j2"):
+        name += ".j2"
+    return environment(True).get_template(name).render(**ctx).strip()
+
+
+def render_plain(name: str, /, **ctx: Any) -> str:
+    """Render a template for plain-text places (callback answers, button labels)."""
+    if not name.endswith(".j2"):
+        name += ".j2"
+    return environment(False).get_template(name).render(**ctx).strip()
+
+
+def html(text: str) -> Markup:
+    """Mark already-rendered Telegram HTML (e.g. a knowledge entry body) as safe."""
+    return Markup(text)

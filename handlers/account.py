@@ -1,0 +1,261 @@
+"""/start, the OPD question, /profil, /privasi, /hapusdata and /bantuan."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.labels import label
+from bot.models import ROLE_ADMIN, ROLE_ORGANIZER
+from bot.transport import Button
+from bot.users import NAME_MAX, OPD_OTHER_MAX, UserView
+from handlers.commands import set_admin_commands
+from handlers.common import (
+    Ctx,
+    answer,
+    callback_parts,
+    core,
+    current_user,
+    edit,
+    is_private,
+    register_user,
+    reply,
+    stale,
+)
+from handlers.dialogue import register_pending
+
+log = logging.getLogger(__name__)
+
+OPD_PAGE_SIZE = 8
+TZ_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+StartPayloadHandler = Callable[[Update, Ctx, UserView, str], Awaitable[Any]]
+_start_payloads: dict[str, StartPayloadHandler] = {}
+
+
+def register_start_payload(prefix: str, handler: StartPayloadHandler) -> None:
+    """Deep links ``t.me/<bot>?start=<prefix>...`` go to ``handler`` after registration."""
+    _start_payloads[prefix] = handler
+
+
+# -- /start ------------------------------------------------------------------------------------
+async def cmd_start(update: Update, context: Ctx) -> None:
+    if not is_private(update):
+        await reply(update, context, "group_start", bot_username=core(context).bot_username)
+        return
+    user, created = await register_user(update, context)
+    if created and core(context).users.is_admin(user.telegram_id, user.role):
+        await set_admin_commands(context.bot, user.chat_id)
+    payload = context.args[0] if context.args else ""
+    for prefix, handler in _start_payloads.items():
+        if payload.startswith(prefix):
+            if created:
+                await reply(update, context, "privacy")
+            await handler(update, context, user, payload)
+            return
+    bot_name = context.bot.first_name or "OPD Bot"
+    await reply(
+        update, context, "start_welcome", created=created, name=user.name, bot_name=bot_name
+    )
+    if created or not user.has_opd:
+        await reply(update, context, "privacy")
+        await send_opd_question(update, context, page=0, as_edit=False)
+
+
+# -- the OPD question --------------------------------------------------------------------------
+async def opd_keyboard(context: Ctx, page: int) -> tuple[list[list[Button]], int, int]:
+    opds = await core(context).users.list_opds()
+    pages = max(1, math.ceil(len(opds) / OPD_PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    chunk = opds[page * OPD_PAGE_SIZE : (page + 1) * OPD_PAGE_SIZE]
+    rows = [[Button(o.name, callback_data=f"opd:s:{o.slug}")] for o in chunk]
+    nav = []
+    if page > 0:
+        nav.append(Button(label("prev"), callback_data=f"opd:p:{page - 1}"))
+    if page < pages - 1:
+        nav.append(Button(label("next"), callback_data=f"opd:p:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append([Button(label("other"), callback_data="opd:o")])
+    return rows, page, pages
+
+
+async def send_opd_question(update: Update, context: Ctx, *, page: int, as_edit: bool) -> None:
+    rows, page, pages = await opd_keyboard(context, page)
+    if as_edit:
+        await edit(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+    else:
+        await reply(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+
+
+async def on_opd_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "opd")
+    user = await current_user(update, context)
+    if parts is None or user is None:
+        await stale(update, context)
+        return
+    users = core(context).users
+    action = parts[0]
+    if action == "p" and len(parts) == 2 and parts[1].isdigit():
+        await answer(update)
+        await send_opd_question(update, context, page=int(parts[1]), as_edit=True)
+    elif action == "s" and len(parts) == 2:
+        updated = await users.set_opd(user.telegram_id, parts[1])
+        if updated is None:
+            await stale(update, context)
+            return
+        await users.accept_privacy(user.telegram_id)
+        await answer(update, "saved")
+        await edit(update, context, "opd_saved", opd=updated.opd_name)
+    elif action == "o" and len(parts) == 1:
+        await users.set_pending(user.telegram_id, "opd_other")
+        await answer(update)
+        await edit(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
+    else:
+        await stale(update, context)
+
+
+async def on_opd_other_text(update: Update, context: Ctx, user: UserView) -> None:
+    users = core(context).users
+    text = update.effective_message.text if update.effective_message else None
+    if text is None:
+        await reply(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
+        return
+    if len(text) > OPD_OTHER_MAX:
+        await reply(update, context, "too_long", length=len(text), limit=OPD_OTHER_MAX)
+        return
+    updated = await users.set_opd_other(user.telegram_id, text)
+    if updated is None:
+        await reply(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
+        return
+    await users.set_pending(user.telegram_id, None)
+    await users.accept_privacy(user.telegram_id)
+    await reply(update, context, "opd_saved", opd=updated.opd_name)
+
+
+# -- /profil -----------------------------------------------------------------------------------
+def _role_label(role: str) -> str:
+    return {
+        ROLE_ADMIN: "Admin Diskominfo",
+        ROLE_ORGANIZER: "Penyelenggara pelatihan",
+    }.get(role, "Admin media sosial OPD")
+
+
+async def cmd_profile(update: Update, context: Ctx) -> None:
+    user = await current_user(update, context)
+    if user is None:
+        await reply(update, context, "not_registered")
+        return
+    buttons = [
+        [
+            Button(label("change_name"), callback_data="prof:name"),
+            Button(label("change_opd"), callback_data="prof:opd"),
+        ]
+    ]
+    await reply(
+        update,
+        context,
+        "profile",
+        buttons=buttons,
+        user=user,
+        tz_label=TZ_LABELS.get(user.timezone, user.timezone),
+        role_label=_role_label(user.role),
+        since=user.created_at.astimezone(user.tz).strftime("%d-%m-%Y"),
+    )
+
+
+async def on_profile_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "prof")
+    user = await current_user(update, context)
+    if parts is None or user is None or len(parts) != 1:
+        await stale(update, context)
+        return
+    if parts[0] == "name":
+        await core(context).users.set_pending(user.telegram_id, "name")
+        await answer(update)
+        await edit(update, context, "profile_ask_name", limit=NAME_MAX)
+    elif parts[0] == "opd":
+        await answer(update)
+        await send_opd_question(update, context, page=0, as_edit=True)
+    else:
+        await stale(update, context)
+
+
+async def on_name_text(update: Update, context: Ctx, user: UserView) -> None:
+    users = core(context).users
+    text = update.effective_message.text if update.effective_message else None
+    if text is None:
+        await reply(update, context, "profile_ask_name", limit=NAME_MAX)
+        return
+    if len(text) > NAME_MAX:
+        await reply(update, context, "too_long", length=len(text), limit=NAME_MAX)
+        return
+    updated = await users.set_name(user.telegram_id, text)
+    if updated is None:
+        await reply(update, context, "profile_ask_name", limit=NAME_MAX)
+        return
+    await users.set_pending(user.telegram_id, None)
+    await reply(update, context, "name_saved", name=updated.name)
+
+
+# -- /privasi, /hapusdata, /bantuan ------------------------------------------------------------
+async def cmd_privacy(update: Update, context: Ctx) -> None:
+    await reply(update, context, "privacy")
+
+
+async def cmd_delete(update: Update, context: Ctx) -> None:
+    user = await current_user(update, context)
+    if user is None:
+        await reply(update, context, "not_registered")
+        return
+    buttons = [
+        [
+            Button(label("yes_delete"), callback_data="del:yes"),
+            Button(label("cancel"), callback_data="del:no"),
+        ]
+    ]
+    await reply(update, context, "delete_confirm", buttons=buttons)
+
+
+async def on_delete_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "del")
+    user = await current_user(update, context)
+    if parts is None or user is None or parts not in (["yes"], ["no"]):
+        await stale(update, context)
+        return
+    if parts == ["yes"]:
+        await core(context).users.delete_personal_data(user.telegram_id)
+        await answer(update)
+        await edit(update, context, "delete_done")
+    else:
+        await answer(update, "cancelled")
+        await edit(update, context, "delete_cancelled")
+
+
+async def cmd_help(update: Update, context: Ctx) -> None:
+    user = await current_user(update, context)
+    users = core(context).users
+    tg_id = update.effective_user.id if update.effective_user else 0
+    admin = users.is_admin(tg_id, user.role if user else None)
+    organizer = admin or (user is not None and user.role == ROLE_ORGANIZER)
+    await reply(
+        update, context, "help", group=not is_private(update), admin=admin, organizer=organizer
+    )
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", cmd_start))
+    app.add_handler(CommandHandler("profil", cmd_profile))
+    app.add_handler(CommandHandler("privasi", cmd_privacy))
+    app.add_handler(CommandHandler("hapusdata", cmd_delete))
+    app.add_handler(CommandHandler(["bantuan", "help"], cmd_help))
+    app.add_handler(CallbackQueryHandler(on_opd_button, pattern=r"^opd:"))
+    app.add_handler(CallbackQueryHandler(on_profile_button, pattern=r"^prof:"))
+    app.add_handler(CallbackQueryHandler(on_delete_button, pattern=r"^del:"))
+    register_pending("opd_other", on_opd_other_text)
+    register_pending("name", on_name_text)

@@ -1,0 +1,195 @@
+"""Small helpers every handler uses: the core, the current user, replies and keyboards."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.labels import label
+from bot.services import Core
+from bot.templates import render
+from bot.tghtml import split_message
+from bot.transport import Button
+from bot.users import UserView
+
+log = logging.getLogger(__name__)
+
+Ctx = ContextTypes.DEFAULT_TYPE
+Handler = Callable[[Update, Ctx], Awaitable[Any]]
+
+# Longest free text we accept for a question or a short answer.
+TEXT_LIMIT = 1000
+
+
+def core(context: Ctx) -> Core:
+    return context.application.bot_data["core"]
+
+
+def is_private(update: Update) -> bool:
+    return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
+
+
+def keyboard(rows: Sequence[Sequence[Button]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.text, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.text, callback_data=b.callback_data)
+                for b in row
+            ]
+            for row in rows
+            if row
+        ]
+    )
+
+
+def full_name(update: Update) -> str | None:
+    u = update.effective_user
+    if u is None:
+        return None
+    return " ".join(p for p in (u.first_name, u.last_name) if p) or None
+
+
+async def current_user(update: Update, context: Ctx) -> UserView | None:
+    """The registered user behind this update, or None (they have not pressed /start)."""
+    u = update.effective_user
+    if u is None or u.is_bot:
+        return None
+    return await core(context).users.touch(u.id)
+
+
+async def register_user(update: Update, context: Ctx) -> tuple[UserView, bool]:
+    """Register (or refresh) the user behind this update; returns (user, created)."""
+    u = update.effective_user
+    assert u is not None
+    return await core(context).users.register(
+        u.id, u.id, full_name(update), u.username, u.language_code
+    )
+
+
+async def send(
+    context: Ctx,
+    chat_id: int,
+    template: str,
+    *,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    reply_to: int | None = None,
+    **ctx: Any,
+) -> Message:
+    """Render a template and send it, split over several messages when too long.
+
+    The keyboard goes with the last part; returns the last message sent.
+    """
+    text = render(template, **ctx)
+    return await send_html(context, chat_id, text, buttons=buttons, reply_to=reply_to)
+
+
+async def send_html(
+    context: Ctx,
+    chat_id: int,
+    text: str,
+    *,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    reply_to: int | None = None,
+) -> Message:
+    parts = split_message(text)
+    msg: Message | None = None
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        msg = await context.bot.send_message(
+            chat_id=chat_id,
+            text=part,
+            reply_markup=keyboard(buttons) if last else None,
+            reply_to_message_id=reply_to if i == 0 else None,
+        )
+    assert msg is not None
+    return msg
+
+
+async def reply(
+    update: Update,
+    context: Ctx,
+    template: str,
+    *,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    **ctx: Any,
+) -> Message:
+    """Reply in the chat of the update (quoting the message in groups)."""
+    chat = update.effective_chat
+    assert chat is not None
+    reply_to = None
+    if chat.type != ChatType.PRIVATE and update.effective_message is not None:
+        reply_to = update.effective_message.message_id
+    return await send(context, chat.id, template, buttons=buttons, reply_to=reply_to, **ctx)
+
+
+async def edit(
+    update: Update,
+    context: Ctx,
+    template: str,
+    *,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    **ctx: Any,
+) -> None:
+    """Replace the text of the message whose button was pressed."""
+    q = update.callback_query
+    assert q is not None and q.message is not None
+    text = render(template, **ctx)
+    await context.bot.edit_message_text(
+        chat_id=q.message.chat.id,
+        message_id=q.message.message_id,
+        text=split_message(text)[0],
+        reply_markup=keyboard(buttons),
+    )
+
+
+async def answer(update: Update, text_key: str | None = None, *, alert: bool = False) -> None:
+    """Answer a callback query (stops the button's spinner), optionally with a short text."""
+    q = update.callback_query
+    if q is None:
+        return
+    await q.answer(text=label(text_key) if text_key else None, show_alert=alert)
+
+
+async def stale(update: Update, context: Ctx) -> None:
+    """A button whose data is stale or was tampered with: say so, change nothing."""
+    log.info("stale or invalid callback data: %r", getattr(update.callback_query, "data", None))
+    await answer(update, "stale", alert=True)
+
+
+def callback_parts(update: Update, prefix: str, n_min: int = 1) -> list[str] | None:
+    q = update.callback_query
+    if q is None or not q.data:
+        return None
+    parts = q.data.split(":")
+    if parts[0] != prefix or len(parts) - 1 < n_min:
+        return None
+    return parts[1:]
+
+
+def admin_only(func: Handler) -> Handler:
+    """Let only Diskominfo admins through; everyone else gets a polite refusal."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Ctx) -> Any:
+        user = await current_user(update, context)
+        tg_user = update.effective_user
+        role = user.role if user is not None else None
+        if tg_user is None or not core(context).users.is_admin(tg_user.id, role):
+            if update.callback_query is not None:
+                await answer(update, "admin_only", alert=True)
+            else:
+                await reply(update, context, "admin_only")
+            return None
+        return await func(update, context)
+
+    return wrapper

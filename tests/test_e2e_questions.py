@@ -1,0 +1,234 @@
+"""End to end: questions -> answers -> related -> votes; refusal -> handoff -> reply back;
+/materi; admins' /celah and /muatulang (with a broken file)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from sqlalchemy import select
+
+from bot.models import Handoff, QuestionLog
+from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, buttons_of, make_settings, message_id_of
+
+USER = 601
+HELPDESK = -100777
+
+
+async def _register(h, user_id=USER, name="Komang"):
+    h.fake.send_message(user_id, "/start", first_name=name)
+    await h.fake.wait_idle()
+
+
+async def _logs(h):
+    async with h.core.db.session() as s:
+        return (await s.scalars(select(QuestionLog).order_by(QuestionLog.id))).all()
+
+
+async def test_question_gets_answer_with_related_and_votes(harness):
+    h = harness
+    await _register(h)
+    mark = h.fake.mark()
+    ans = await h.say(USER, "gmn cara pasang 2fa di ig kantor??")
+    assert any(c.method == "sendChatAction" for c in h.fake.calls[mark:])
+    text = ans.params["text"]
+    assert "2FA" in text or "dua langkah" in text.lower()
+    labels = buttons_of(ans)
+    related = [d for _, d in labels if d.startswith("kb:e:")]
+    votes = [d for _, d in labels if d.startswith("kb:v:")]
+    assert related and len(votes) == 2
+    # related entry opens as a new message
+    rel = await h.press(USER, message_id_of(ans), related[0], method="sendMessage")
+    assert rel.params["text"].split("\n")[1].startswith("<b>")
+    # 👍 is stored; the vote row disappears
+    log = (await _logs(h))[-1]
+    assert log.answered and log.entry_id == "keamanan-2fa"
+    up = next(d for d in votes if d.endswith(":u"))
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(ans), up)
+    await h.fake.wait_for("answerCallbackQuery", after=mark)
+    edit = await h.fake.wait_for("editMessageReplyMarkup", after=mark)
+    assert all(not d.startswith("kb:v:") for _, d in buttons_of(edit))
+    assert (await _logs(h))[-1].vote == 1
+
+
+async def test_downvote_asks_what_was_missing_and_stores_comment(harness):
+    h = harness
+    await _register(h)
+    ans = await h.say(USER, "bagaimana cara bikin caption yang menarik")
+    down = next(d for _, d in buttons_of(ans) if d.startswith("kb:v:") and d.endswith(":d"))
+    prompt = await h.press(USER, message_id_of(ans), down, method="sendMessage")
+    assert "Apa yang kurang" in prompt.params["text"]
+    saved = await h.say(USER, "kurang contoh <caption> untuk dinas kesehatan")
+    assert "kami catat" in saved.params["text"]
+    log = (await _logs(h))[-1]
+    assert log.vote == -1 and log.vote_comment == "kurang contoh <caption> untuk dinas kesehatan"
+    # the next message is a question again
+    again = await h.say(USER, "cara mengenali phishing di dm instagram")
+    assert "Apa yang kurang" not in again.params["text"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["cara perpanjang SIM", "harga cabai hari ini berapa", "siapa presiden pertama amerika"],
+)
+async def test_out_of_scope_is_refused_politely(harness, question):
+    h = harness
+    await _register(h)
+    ans = await h.say(USER, question)
+    assert "belum punya jawaban" in ans.params["text"]
+    # no helpdesk configured -> no handoff button
+    assert all(not d.startswith("kb:h:") for _, d in buttons_of(ans))
+    log = (await _logs(h))[-1]
+    assert not log.answered and log.text == question
+
+
+async def test_question_html_is_never_echoed_unescaped_and_long_text_refused(harness):
+    h = harness
+    await _register(h)
+    ans = await h.say(USER, "<script>alert(1)</script> harga cabai")
+    assert "<script>" not in ans.params["text"]
+    long = await h.say(USER, "a" * 10_000)
+    assert "terlalu panjang" in long.params["text"]
+
+
+async def test_unregistered_user_still_gets_an_answer_without_vote_buttons(harness):
+    ans = await harness.say(USER + 1, "cara bikin infografis yang bagus di canva")
+    assert "<b>" in ans.params["text"]
+    assert all(not d.startswith("kb:v:") for _, d in buttons_of(ans))
+
+
+async def test_materi_browse_and_back(harness):
+    h = harness
+    root = await h.say(USER, "/materi")
+    pillars = [d for _, d in buttons_of(root)]
+    assert pillars[:6] == [
+        f"mt:p:{p}" for p in ("strategi", "desain", "keamanan", "etika", "konten", "analitik")
+    ]
+    mid = message_id_of(root)
+    pillar = await h.press(USER, mid, "mt:p:keamanan", method="editMessageText")
+    entries = [d for _, d in buttons_of(pillar) if d.startswith("mt:e:")]
+    assert "mt:e:keamanan-2fa" in entries and ("⬅️ Kembali", "mt:root") in buttons_of(pillar)
+    entry = await h.press(USER, mid, "mt:e:keamanan-2fa", method="editMessageText")
+    assert ("⬅️ Kembali", "mt:p:keamanan") in buttons_of(entry)
+    back = await h.press(USER, mid, "mt:root", method="editMessageText")
+    assert "Materi pelatihan" in back.params["text"]
+    mark = h.fake.mark()
+    h.fake.press_button(USER, mid, "mt:e:tidak-ada")
+    stale = await h.fake.wait_for("answerCallbackQuery", after=mark)
+    assert "tidak berlaku" in stale.params["text"]
+
+
+async def test_group_answers_only_tanya_and_mentions(harness):
+    h = harness
+    group = -100600
+    h.fake.add_chat(group, "supergroup", "Admin OPD")
+    mark = h.fake.mark()
+    h.fake.send_message(USER, "cara pasang 2fa", chat_id=group, chat_type="supergroup")
+    await h.fake.wait_idle()
+    assert not [c for c in h.fake.calls[mark:] if c.params.get("chat_id") == group]
+    ans = await h.say(
+        USER, "/tanya cara pasang 2fa di instagram", chat_id=group, chat_type="supergroup"
+    )
+    assert "reply_to_message_id" in ans.params or "reply_parameters" in ans.params
+    me = h.core.bot_username
+    ans2 = await h.say(USER, f"@{me} gimana ukuran story ig", chat_id=group, chat_type="supergroup")
+    assert "1080" in ans2.params["text"]
+
+
+@pytest.fixture
+async def helpdesk_harness(fake, db_url):
+    fake.add_chat(HELPDESK, "supergroup", "Helpdesk Diskominfo")
+    h = Harness(fake, make_settings(fake, db_url, helpdesk_chat_id=HELPDESK))
+    await h.start()
+    yield h
+    await h.stop()
+
+
+async def test_refusal_handoff_and_reply_back(helpdesk_harness):
+    h = helpdesk_harness
+    await _register(h, name="Putu <Dinkes>")
+    ans = await h.say(USER, "cara perpanjang SIM")
+    handoff = next(d for _, d in buttons_of(ans) if d.startswith("kb:h:"))
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    fwd = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
+    assert "Putu &lt;Dinkes&gt;" in fwd.params["text"] and "perpanjang SIM" in fwd.params["text"]
+    confirm = await h.next_call(USER, after=mark, method="editMessageText")
+    assert "diteruskan" in confirm.params["text"]
+    # an admin replies in the helpdesk chat -> goes back to the asker
+    mark = h.fake.mark()
+    h.fake.send_message(
+        ADMIN_ID,
+        "Silakan ke Satpas Polres <b>Tabanan</b>",
+        chat_id=HELPDESK,
+        chat_type="supergroup",
+        reply_to_message_id=message_id_of(fwd),
+    )
+    back = await h.fake.wait_for("sendMessage", chat_id=USER, after=mark)
+    assert "Jawaban dari Diskominfo" in back.params["text"]
+    assert "Satpas Polres &lt;b&gt;Tabanan&lt;/b&gt;" in back.params["text"]
+    ok = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
+    assert "diteruskan" in ok.params["text"]
+    async with h.core.db.session() as s:
+        row = (await s.scalars(select(Handoff))).one()
+    assert row.status == "answered" and row.answer.startswith("Silakan ke Satpas")
+    # other chatter in the helpdesk group is ignored
+    mark = h.fake.mark()
+    h.fake.send_message(ADMIN_ID, "rapat jam 2", chat_id=HELPDESK, chat_type="supergroup")
+    await h.fake.wait_idle()
+    assert not [c for c in h.fake.calls[mark:] if c.method == "sendMessage"]
+
+
+async def test_celah_report_and_csv_for_admins_only(harness):
+    h = harness
+    await _register(h)
+    for q in (
+        "cara perpanjang sim",
+        "cara perpanjang SIM online",
+        "harga cabai",
+        "cara perpanjang sim c",
+    ):
+        await h.say(USER, q)
+    refused = await h.say(USER, "/celah")
+    assert "hanya untuk admin" in refused.params["text"]
+    mark = h.fake.mark()
+    report = await h.say(ADMIN_ID, "/celah")
+    assert "perpanjang" in report.params["text"] and "3×" in report.params["text"]
+    doc = await h.fake.wait_for("sendDocument", chat_id=ADMIN_ID, after=mark)
+    assert doc.params["document"]["filename"].endswith(".csv")
+
+
+@pytest.fixture
+async def kb_copy_harness(fake, db_url, tmp_path):
+    kdir = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, kdir)
+    h = Harness(fake, make_settings(fake, db_url, knowledge_dir=kdir))
+    await h.start()
+    yield h, kdir
+    await h.stop()
+
+
+async def test_muatulang_with_broken_file_keeps_old_knowledge(kb_copy_harness):
+    h, kdir = kb_copy_harness
+    target = kdir / "keamanan" / "keamanan-2fa.md"
+    target.write_text(target.read_text().replace("pillar: keamanan", "pillar: [rusak"))
+    failed = await h.say(ADMIN_ID, "/muatulang")
+    assert "dibatalkan" in failed.params["text"] and "keamanan-2fa.md" in failed.params["text"]
+    ans = await h.say(USER, "gimana cara pasang 2fa di ig")
+    assert "belum punya jawaban" not in ans.params["text"]
+    # fixed file + a new entry -> reload succeeds
+    target.write_text(target.read_text().replace("pillar: [rusak", "pillar: keamanan"))
+    new = kdir / "bantuan" / "bantuan-kontak-diskominfo.md"
+    new.write_text(
+        "---\nid: bantuan-kontak-diskominfo\ntitle: Menghubungi helpdesk Diskominfo\n"
+        "pillar: bantuan\nquestions:\n  - nomor wa helpdesk diskominfo berapa\n"
+        "  - kontak diskominfo tabanan\n  - cara menghubungi admin diskominfo\n"
+        "  - hubungi diskominfo lewat mana\n  - alamat kantor diskominfo\n"
+        "  - email diskominfo apa\ntags: [kontak, helpdesk]\nrelated: [bantuan-pakai-bot]\n"
+        "updated: 2026-11-27\n---\nHubungi helpdesk Diskominfo lewat tombol di bot ini.\n"
+    )
+    ok = await h.say(ADMIN_ID, "/muatulang")
+    assert "dimuat ulang" in ok.params["text"]
+    ans = await h.say(USER, "kontak helpdesk diskominfo")
+    assert "Menghubungi helpdesk Diskominfo" in ans.params["text"]
