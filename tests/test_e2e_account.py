@@ -216,3 +216,24 @@ async def test_error_handler_is_polite(harness, monkeypatch):
         "sendMessage", chat_id=USER, predicate=lambda c: "kendala" in c.params["text"], after=mark
     )
     assert "secret" not in err.params["text"] and "RuntimeError" not in err.params["text"]
+
+
+async def test_many_users_start_at_once(harness):
+    h = harness
+    users = list(range(2000, 2040))
+    mark = h.fake.mark()
+    for uid in users:
+        h.fake.send_message(uid, "/start", first_name=f"Peserta{uid}")
+    for uid in users:
+        await h.fake.wait_for(
+            "sendMessage",
+            chat_id=uid,
+            predicate=lambda c: "OPD mana" in c.params.get("text", ""),
+            after=mark,
+            timeout=30,
+        )
+    assert await _count_users(h) == len(users)
+    # every user's three messages arrived in order: welcome, privacy, OPD question
+    for uid in users[:5]:
+        texts = [c.params["text"] for c in h.fake.calls_of("sendMessage", chat_id=uid)]
+        assert "Halo" in texts[0] and "privasi" in texts[1] and "OPD mana" in texts[2]

@@ -61,3 +61,19 @@ def test_models_match_migrations(tmp_path):
         return result
 
     assert asyncio.run(diff()) == []
+
+
+def test_cli_db_upgrade_and_downgrade(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    runner = CliRunner()
+    up = runner.invoke(app, ["db", "upgrade"])
+    assert up.exit_code == 0, up.output
+    assert {t.name for t in Base.metadata.sorted_tables} <= asyncio.run(_tables(url))
+    down = runner.invoke(app, ["db", "downgrade", "base"])
+    assert down.exit_code == 0, down.output
+    assert asyncio.run(_tables(url)) <= {"alembic_version"}
