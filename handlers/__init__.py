@@ -12,6 +12,9 @@ MODULES = [
     "handlers.account",
     # --- feature modules ---
     "handlers.questions",
+    "handlers.feedback",
+    "handlers.broadcast",
+    "handlers.reminders",
     # --- end feature modules ---
     "handlers.dialogue",
     "handlers.fallback",

@@ -1,0 +1,133 @@
+"""Background work of one process: the outbox sender, the progress reporter and the scheduler.
+
+Only the leader runs them (``bot.outbox.leader.Leadership``): on PostgreSQL the holder of the
+advisory lock - a standby retries every ``lead_retry`` seconds and takes over when the holder
+dies; the holder checks its lock connection every ``lead_retry`` seconds and stops its work if
+the connection is lost. On SQLite the single process always leads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bot.outbox.labels import olabel
+from bot.outbox.leader import Leadership
+from bot.outbox.sender import ProgressReporter, Sender
+from bot.scheduling import Scheduler
+from bot.transport import Button, Transport
+
+log = logging.getLogger(__name__)
+
+CANCEL_PREFIX = "bc"
+
+
+def cancel_button(message_id: int) -> Button:
+    """The button under a running broadcast's status message (handled by handlers.broadcast)."""
+    return Button(olabel("bc_cancel_run"), callback_data=f"{CANCEL_PREFIX}:stop:{message_id}")
+
+
+class Background:
+    def __init__(self, core: Any) -> None:
+        self.core = core
+        self.lead_retry = 5.0
+        self.progress_interval = 2.0
+        self.sync_interval = 30.0
+        self.scheduler_enabled = True
+        self.sender_options: dict[str, Any] = {}
+        self.transport: Transport | None = None
+        self.leadership: Leadership | None = None
+        self.sender: Sender | None = None
+        self.reporter: ProgressReporter | None = None
+        self.scheduler: Scheduler | None = None
+        self._supervisor: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def is_leader(self) -> bool:
+        return self.sender is not None
+
+    async def start(self, transport: Transport) -> None:
+        self.transport = transport
+        self.leadership = Leadership(self.core.db.url)
+        if await self.leadership.try_acquire():
+            await self._start_work()
+        elif not self.core.db.is_sqlite:
+            log.info("another process runs the sender and scheduler; standing by")
+        if not self.core.db.is_sqlite:
+            self._supervisor = asyncio.create_task(self._supervise(), name="outbox-supervisor")
+
+    async def stop(self) -> None:
+        task, self._supervisor = self._supervisor, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        await self._stop_work()
+        if self.leadership is not None:
+            await self.leadership.release()
+            self.leadership = None
+        transport, self.transport = self.transport, None
+        close = getattr(transport, "aclose", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
+
+    async def _supervise(self) -> None:
+        assert self.leadership is not None
+        while True:
+            await asyncio.sleep(self.lead_retry)
+            try:
+                if self.leadership.held:
+                    if not await self.leadership.check():
+                        log.error("lost leadership; stopping the sender and scheduler")
+                        await self._stop_work()
+                elif await self.leadership.try_acquire():
+                    await self._start_work()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("leadership supervision failed")
+
+    async def _start_work(self) -> None:
+        async with self._lock:
+            if self.sender is not None or self.transport is None:
+                return
+            core = self.core
+            from bot.templates import render
+
+            self.sender = Sender(
+                core.outbox,
+                self.transport,
+                rate=core.settings.broadcast_rate,
+                **self.sender_options,
+            )
+            await self.sender.start()
+            self.reporter = ProgressReporter(
+                core.outbox,
+                self.transport,
+                render,
+                cancel_button,
+                interval=self.progress_interval,
+            )
+            await self.reporter.start()
+            if self.scheduler_enabled:
+                self.scheduler = Scheduler(core.schedules, sync_interval=self.sync_interval)
+                try:
+                    await self.scheduler.start()
+                except Exception:
+                    log.exception("scheduler start failed")
+
+    async def _stop_work(self) -> None:
+        async with self._lock:
+            scheduler, self.scheduler = self.scheduler, None
+            reporter, self.reporter = self.reporter, None
+            sender, self.sender = self.sender, None
+            if scheduler is not None:
+                with contextlib.suppress(Exception):
+                    await scheduler.stop()
+            if reporter is not None:
+                await reporter.stop()
+            if sender is not None:
+                await sender.stop()

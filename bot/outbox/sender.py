@@ -1,0 +1,390 @@
+"""The sender: drains the outbox through a Transport within Telegram's limits.
+
+- claims due rows in small batches with a lease, sends OUTSIDE any transaction, records each
+  result in its own short transaction (so at most the rows in flight can repeat after a crash);
+- paces every send through one token bucket at ``BROADCAST_RATE`` (interactive replies do not
+  go through it, so they never queue behind a broadcast);
+- 429: pauses ALL sending for ``retry_after`` and retries the same row; timeouts / 5xx:
+  exponential backoff, bounded attempts; 403: blocked, user inactive, never retried;
+  400 chat not found (or another 400): failed with the reason;
+- keeps about one second between two messages to the same chat.
+
+``ProgressReporter`` edits the admin's status message of running broadcasts (throttled) and
+writes the final report when a broadcast is drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.outbox.pacing import TokenBucket
+from bot.outbox.store import Claimed, Content, OutboxService, buttons_from_json
+from bot.transport import (
+    BadRequest,
+    Blocked,
+    Button,
+    ChatNotFound,
+    OutMessage,
+    RetryAfter,
+    Transient,
+    Transport,
+    TransportError,
+)
+
+log = logging.getLogger(__name__)
+
+
+def make_owner() -> str:
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Sender:
+    def __init__(
+        self,
+        outbox: OutboxService,
+        transport: Transport,
+        *,
+        rate: float,
+        owner: str | None = None,
+        lease_seconds: float = 60.0,
+        lease_margin: float = 5.0,
+        concurrency: int = 8,
+        batch: int | None = None,
+        poll_interval: float = 1.0,
+        max_attempts: int = 5,
+        backoff_base: float = 2.0,
+        backoff_cap: float = 300.0,
+        chat_gap: float = 1.0,
+        bucket: TokenBucket | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.rate = rate
+        self.owner = owner or make_owner()
+        self.lease_seconds = lease_seconds
+        self.lease_margin = min(lease_margin, lease_seconds / 4)
+        self.concurrency = max(1, concurrency)
+        self.batch = batch or max(5, math.ceil(rate * 2))
+        self.poll_interval = poll_interval
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.chat_gap = chat_gap
+        self.monotonic = monotonic
+        self.bucket = bucket or TokenBucket(rate, clock=monotonic)
+        self.stats: Counter[str] = Counter()
+        self.dirty: set[int] = set()  # messages whose counts changed (for the reporter)
+        self._cancelled: set[int] = set()
+        self._contents: dict[int, Content] = {}
+        self._last_chat: dict[int, float] = {}
+        self._queue: asyncio.Queue[tuple[Claimed, float]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._space = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._busy: set[asyncio.Task | None] = set()
+
+    # -- hooks -------------------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancelled(self, message_id: int) -> None:
+        self._cancelled.add(message_id)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        self._stopping = False
+        self.outbox.on_enqueue.append(self.wake)
+        self.outbox.on_cancel.append(self.cancelled)
+        self._tasks = [asyncio.create_task(self._claimer(), name="outbox-claimer")]
+        self._tasks += [
+            asyncio.create_task(self._worker(), name=f"outbox-worker-{i}")
+            for i in range(self.concurrency)
+        ]
+        log.info("outbox sender %s started (%.1f msg/s)", self.owner, self.rate)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let sends in flight finish and be recorded (up to ``grace`` seconds);
+        give the queued rows back."""
+        self._stopping = True
+        with contextlib.suppress(ValueError):
+            self.outbox.on_enqueue.remove(self.wake)
+        with contextlib.suppress(ValueError):
+            self.outbox.on_cancel.remove(self.cancelled)
+        tasks, self._tasks = self._tasks, []
+        idle = [t for t in tasks if t not in self._busy]
+        busy = [t for t in tasks if t in self._busy]
+        for t in idle:
+            t.cancel()
+        if busy:
+            _done, late = await asyncio.wait(busy, timeout=grace)
+            for t in late:
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        leftover: list[Claimed] = []
+        while not self._queue.empty():
+            leftover.append(self._queue.get_nowait()[0])
+        with contextlib.suppress(Exception):
+            await self.outbox.release(leftover)
+        if tasks:
+            log.info("outbox sender %s stopped (%s)", self.owner, dict(self.stats))
+
+    # -- loops -------------------------------------------------------------------------------
+    async def _claimer(self) -> None:
+        low_water = max(1, self.batch // 2)
+        while not self._stopping:
+            try:
+                if self._queue.qsize() >= low_water:
+                    self._space.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._space.wait(), self.poll_interval)
+                    continue
+                paused = self.bucket.paused_for
+                if paused > 0:
+                    await asyncio.sleep(min(paused, self.poll_interval))
+                    continue
+                rows = await self.outbox.claim(
+                    self.owner, self.batch - self._queue.qsize(), self.lease_seconds
+                )
+                if rows:
+                    await self._prepare(rows)
+                    now = self.monotonic()
+                    for r in rows:
+                        self._queue.put_nowait((r, now))
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox claim failed; retrying")
+                await asyncio.sleep(self.poll_interval)
+
+    async def _worker(self) -> None:
+        me = asyncio.current_task()
+        while not self._stopping:
+            row, claimed_at = await self._queue.get()
+            if self._stopping:
+                self._queue.put_nowait((row, claimed_at))  # given back by stop()
+                break
+            if self._queue.qsize() < max(1, self.batch // 2):
+                self._space.set()
+            self._busy.add(me)
+            try:
+                await self.deliver(row, claimed_at)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery %s: unexpected error (lease will expire)", row.id)
+            finally:
+                self._busy.discard(me)
+                self._queue.task_done()
+
+    async def _prepare(self, rows: list[Claimed]) -> None:
+        ids = {r.message_id for r in rows}
+        missing = ids - set(self._contents)
+        if missing:
+            if len(self._contents) > 1000:
+                self._contents.clear()
+            self._contents.update(await self.outbox.contents(missing))
+        self._cancelled |= await self.outbox.cancelled_among(ids)
+
+    # -- one delivery --------------------------------------------------------------------------
+    def _backoff(self, attempts: int) -> float:
+        return min(self.backoff_cap, self.backoff_base * (2 ** max(0, attempts - 1)))
+
+    async def deliver(self, row: Claimed, claimed_at: float | None = None) -> str:
+        """Send one claimed row and record the outcome; returns what happened."""
+        claimed_at = self.monotonic() if claimed_at is None else claimed_at
+        if row.message_id in self._cancelled:
+            return "cancelled"  # the cancel already marked the row
+        content = self._contents.get(row.message_id)
+        if content is None:
+            content = await self.outbox.content(row.message_id)
+            if content is None:
+                await self.outbox.mark_failed(row, "message deleted")
+                return "failed"
+            self._contents[row.message_id] = content
+
+        now_m = self.monotonic()
+        last = self._last_chat.get(row.chat_id)
+        if last is not None and now_m - last < self.chat_gap:
+            wait = self.chat_gap - (now_m - last)
+            await self.outbox.retry_later(
+                row,
+                self.outbox.clock() + timedelta(seconds=wait),
+                None,
+                count_attempt=False,
+            )
+            self.stats["spaced"] += 1
+            return "spaced"
+        self._last_chat[row.chat_id] = now_m
+        if len(self._last_chat) > 10000:
+            cutoff = now_m - self.chat_gap
+            self._last_chat = {k: v for k, v in self._last_chat.items() if v >= cutoff}
+
+        await self.bucket.acquire()
+        if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
+            await self.outbox.release([row])  # the lease is about to expire: do not risk it
+            self.stats["released"] += 1
+            return "released"
+        if row.message_id in self._cancelled:
+            return "cancelled"
+
+        msg = OutMessage(
+            chat_id=row.chat_id,
+            text=row.text if row.text is not None else content.text,
+            buttons=buttons_from_json(row.buttons or content.buttons),
+            copy_from_chat_id=None if row.text is not None else content.copy_from_chat_id,
+            copy_message_id=None if row.text is not None else content.copy_message_id,
+        )
+        outcome = await self._send(row, msg)
+        self.stats[outcome] += 1
+        self.dirty.add(row.message_id)
+        return outcome
+
+    async def _send(self, row: Claimed, msg: OutMessage) -> str:
+        clock = self.outbox.clock
+        try:
+            telegram_id = await self.transport.send(msg)
+        except RetryAfter as exc:
+            seconds = max(0.0, float(exc.seconds))
+            self.bucket.pause(seconds)
+            log.warning("flood control: pausing all sends for %.1fs", seconds)
+            await self.outbox.retry_later(
+                row, clock() + timedelta(seconds=seconds), exc.reason, count_attempt=False
+            )
+            return "retry_after"
+        except Blocked as exc:
+            await self.outbox.mark_blocked(row, exc.reason or "blocked")
+            return "blocked"
+        except ChatNotFound as exc:
+            await self.outbox.mark_failed(row, exc.reason or "chat not found")
+            return "failed"
+        except BadRequest as exc:
+            await self.outbox.mark_failed(row, exc.reason or "bad request")
+            return "failed"
+        except (Transient, TransportError, OSError, TimeoutError) as exc:
+            reason = getattr(exc, "reason", None) or repr(exc)
+            return await self._transient(row, reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in a transport: treat as transient, bounded
+            log.exception("transport error for delivery %s", row.id)
+            return await self._transient(row, repr(exc))
+        await self.outbox.mark_sent(row, telegram_id)
+        return "sent"
+
+    async def _transient(self, row: Claimed, reason: str) -> str:
+        attempts = row.attempts + 1
+        if attempts >= self.max_attempts:
+            await self.outbox.mark_failed(row, f"{reason} (after {attempts} attempts)")
+            return "failed"
+        delay = self._backoff(attempts)
+        await self.outbox.retry_later(
+            row, self.outbox.clock() + timedelta(seconds=delay), reason, count_attempt=True
+        )
+        return "transient"
+
+    # -- synchronous draining (CLI, tests) -------------------------------------------------------
+    async def drain(self, *, max_rows: int = 1_000_000) -> Counter[str]:
+        """Claim and deliver due rows one by one until none is due. Returns the outcomes."""
+        outcomes: Counter[str] = Counter()
+        done = 0
+        while done < max_rows:
+            rows = await self.outbox.claim(self.owner, min(self.batch, max_rows - done), 3600)
+            if not rows:
+                break
+            await self._prepare(rows)
+            for r in rows:
+                outcomes[await self.deliver(r)] += 1
+                done += 1
+        return outcomes
+
+
+class ProgressReporter:
+    """Keeps each running broadcast's status message up to date (at most every ``interval``)."""
+
+    def __init__(
+        self,
+        outbox: OutboxService,
+        transport: Transport,
+        render: Callable[..., str],
+        cancel_button: Callable[[int], Button],
+        *,
+        interval: float = 2.0,
+    ) -> None:
+        self.outbox = outbox
+        self.transport = transport
+        self.render = render
+        self.cancel_button = cancel_button
+        self.interval = interval
+        self._last_text: dict[int, str] = {}
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox-progress")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("progress update failed")
+            await asyncio.sleep(self.interval)
+
+    async def tick(self) -> list[int]:
+        """Finish drained messages and refresh status messages; returns the ids edited."""
+        finished = await self.outbox.finish_drained()
+        ids = set(await self.outbox.running_ids()) | set(finished)
+        edited = []
+        for mid in sorted(ids):
+            p = await self.outbox.get(mid)
+            if p is None or p.status_chat_id is None or p.status_message_id is None:
+                continue
+            if p.running:
+                text = self.render("broadcast_progress", p=p)
+                buttons: list[list[Button]] | None = [[self.cancel_button(mid)]]
+            else:
+                text = self.render("broadcast_report", p=p)
+                buttons = None
+            if self._last_text.get(mid) == text:
+                continue
+            try:
+                await self.transport.edit(p.status_chat_id, p.status_message_id, text, buttons)
+            except RetryAfter:
+                break
+            except TransportError as exc:
+                log.info("status message of broadcast %s not updated: %s", mid, exc.reason)
+            self._last_text[mid] = text
+            edited.append(mid)
+            if not p.running:
+                self._last_text.pop(mid, None)
+        return edited

@@ -1,0 +1,323 @@
+"""/pengingat (personal posting reminders: add, list, pause, delete) and /langganan (security
+tips and content-calendar reminders on/off; admins also set the tips schedule).
+
+Callback data: ``pg:add`` ``pg:cancel`` ``pg:p:<id>`` (pause) ``pg:r:<id>`` (resume)
+``pg:d:<id>`` (delete); ``sub:tips`` ``sub:cal`` ``sub:tsch`` ``sub:tpause`` ``sub:tresume``.
+Dialogue states: ``reminder_when`` -> ``reminder_text``; ``tips_when`` (admins).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.outbox.labels import olabel
+from bot.recurrence import ONCE, Rule
+from bot.reminder_parse import ParsedSchedule, parse_schedule
+from bot.scheduling import REMINDER_TEXT_MAX
+from bot.transport import Button
+from bot.users import UserView
+from handlers.common import (
+    Ctx,
+    answer,
+    callback_parts,
+    core,
+    current_user,
+    edit,
+    is_private,
+    reply,
+    stale,
+)
+from handlers.dialogue import register_pending
+
+log = logging.getLogger(__name__)
+
+PENDING_WHEN = "reminder_when"
+PENDING_TEXT = "reminder_text"
+PENDING_TIPS = "tips_when"
+CANCEL_WORDS = {"batal", "/batal", "cancel"}
+
+
+def _b(key: str, data: str, **fmt) -> Button:
+    return Button(olabel(key).format(**fmt) if fmt else olabel(key), callback_data=data)
+
+
+async def _answer(update: Update, key: str | None = None) -> None:
+    q = update.callback_query
+    if q is not None:
+        await q.answer(text=olabel(key) if key else None)
+
+
+def _zone_word(tz: str) -> str:
+    return {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(tz, tz)
+
+
+def _text_of(update: Update) -> str | None:
+    msg = update.effective_message
+    return msg.text if msg is not None else None
+
+
+# -- /pengingat --------------------------------------------------------------------------------
+async def cmd_pengingat(update: Update, context: Ctx) -> None:
+    if not is_private(update):
+        await reply(update, context, "reminder_private_only", command="/pengingat")
+        return
+    user = await current_user(update, context)
+    if user is None:
+        await reply(update, context, "not_registered")
+        return
+    if context.args:
+        await _got_schedule(update, context, user, " ".join(context.args))
+        return
+    await _show_list(update, context, user, as_edit=False)
+
+
+async def _show_list(update: Update, context: Ctx, user: UserView, *, as_edit: bool) -> None:
+    items = await core(context).schedules.list_reminders(user.id)
+    rows: list[list[Button]] = []
+    for n, r in enumerate(items, start=1):
+        toggle = (
+            _b("rem_resume", f"pg:r:{r.id}", n=n)
+            if r.paused
+            else _b("rem_pause", f"pg:p:{r.id}", n=n)
+        )
+        rows.append([toggle, _b("rem_delete", f"pg:d:{r.id}", n=n)])
+    rows.append([_b("rem_add", "pg:add")])
+    ctx = {"items": items, "tz": user.timezone}
+    if as_edit:
+        await edit(update, context, "reminder_list", buttons=rows, **ctx)
+    else:
+        await reply(update, context, "reminder_list", buttons=rows, **ctx)
+
+
+async def on_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "pg")
+    user = await current_user(update, context)
+    if not parts or user is None:
+        await stale(update, context)
+        return
+    c = core(context)
+    if parts == ["add"]:
+        await c.users.set_pending(user.telegram_id, PENDING_WHEN)
+        await _answer(update)
+        await edit(
+            update,
+            context,
+            "reminder_ask_when",
+            buttons=[[_b("rem_cancel", "pg:cancel")]],
+            tz=_zone_word(user.timezone),
+        )
+        return
+    if parts == ["cancel"]:
+        await c.users.set_pending(user.telegram_id, None)
+        await _answer(update)
+        await edit(update, context, "reminder_cancelled")
+        return
+    if len(parts) != 2 or parts[0] not in ("p", "r", "d") or not parts[1].isdigit():
+        await stale(update, context)
+        return
+    sid = int(parts[1])
+    if parts[0] == "d":
+        ok = await c.schedules.delete_reminder(user.id, sid)
+        key = "rem_deleted"
+    else:
+        ok = await c.schedules.set_paused(user.id, sid, parts[0] == "p") is not None
+        key = "rem_paused" if parts[0] == "p" else "rem_resumed"
+    if not ok:
+        await stale(update, context)
+        return
+    await _answer(update, key)
+    await _show_list(update, context, user, as_edit=True)
+
+
+async def on_when(update: Update, context: Ctx, user: UserView) -> None:
+    text = _text_of(update)
+    if text is None:
+        await reply(update, context, "reminder_parse_failed", tz=_zone_word(user.timezone))
+        return
+    await _got_schedule(update, context, user, text)
+
+
+async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str) -> None:
+    c = core(context)
+    if text.strip().lower() in CANCEL_WORDS:
+        await c.users.set_pending(user.telegram_id, None)
+        await reply(update, context, "reminder_cancelled")
+        return
+    now = c.schedules.clock()
+    parsed = parse_schedule(text, now.astimezone(ZoneInfo(user.timezone)))
+    if parsed is None:
+        await c.users.set_pending(user.telegram_id, PENDING_WHEN)
+        await reply(update, context, "reminder_parse_failed", tz=_zone_word(user.timezone))
+        return
+    zone = parsed.timezone or user.timezone
+    if parsed.rule.next_after(now, ZoneInfo(zone)) is None:
+        await c.users.set_pending(user.telegram_id, PENDING_WHEN)
+        await reply(update, context, "reminder_past")
+        return
+    f = parsed.rule.to_fields()
+    data = {
+        "kind": f["kind"],
+        "time": f["time"],
+        "days": f["days"],
+        "day": f["day"],
+        "on_date": f["on_date"].isoformat() if f["on_date"] else None,
+        "tz": zone,
+    }
+    await c.users.set_pending(user.telegram_id, PENDING_TEXT, data)
+    await reply(
+        update, context, "reminder_ask_text", rule=parsed.rule, tz=zone, limit=REMINDER_TEXT_MAX
+    )
+
+
+def _parsed_from(data: dict | None) -> ParsedSchedule | None:
+    if not data:
+        return None
+    try:
+        on = date.fromisoformat(data["on_date"]) if data.get("on_date") else None
+        rule = Rule.from_fields(data["kind"], data["time"], data.get("days"), data.get("day"), on)
+        ZoneInfo(data["tz"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    return ParsedSchedule(rule, data["tz"])
+
+
+async def on_text(update: Update, context: Ctx, user: UserView) -> None:
+    c = core(context)
+    text = _text_of(update)
+    parsed = _parsed_from(user.pending_data)
+    if parsed is None:
+        await c.users.set_pending(user.telegram_id, None)
+        await reply(update, context, "stale_button")
+        return
+    if text is None or not text.strip():
+        await reply(
+            update,
+            context,
+            "reminder_ask_text",
+            rule=parsed.rule,
+            tz=parsed.timezone,
+            limit=REMINDER_TEXT_MAX,
+        )
+        return
+    if text.strip().lower() in CANCEL_WORDS:
+        await c.users.set_pending(user.telegram_id, None)
+        await reply(update, context, "reminder_cancelled")
+        return
+    if len(text.strip()) > REMINDER_TEXT_MAX:
+        await reply(update, context, "too_long", length=len(text.strip()), limit=REMINDER_TEXT_MAX)
+        return
+    view, problem = await c.schedules.add_reminder(user.id, text, parsed, user.timezone)
+    await c.users.set_pending(user.telegram_id, None)
+    if view is None:
+        await reply(update, context, "reminder_not_added", problem=problem)
+        return
+    await reply(update, context, "reminder_added", r=view)
+
+
+# -- /langganan --------------------------------------------------------------------------------
+async def cmd_langganan(update: Update, context: Ctx) -> None:
+    if not is_private(update):
+        await reply(update, context, "reminder_private_only", command="/langganan")
+        return
+    user = await current_user(update, context)
+    if user is None:
+        await reply(update, context, "not_registered")
+        return
+    await _show_subscriptions(update, context, user, as_edit=False)
+
+
+async def _show_subscriptions(update: Update, context: Ctx, user: UserView, *, as_edit: bool):
+    c = core(context)
+    admin = c.users.is_admin(user.telegram_id, user.role)
+    tips_cfg = await c.schedules.system("tips")
+    cal_cfg = await c.schedules.system("calendar")
+    rows = [
+        [_b("sub_tips_on" if user.tips_enabled else "sub_tips_off", "sub:tips")],
+        [_b("sub_cal_on" if user.calendar_enabled else "sub_cal_off", "sub:cal")],
+    ]
+    if admin:
+        rows.append([_b("sub_tips_schedule", "sub:tsch")])
+        rows.append(
+            [
+                _b("sub_tips_resume_all", "sub:tresume")
+                if tips_cfg.paused
+                else _b("sub_tips_pause_all", "sub:tpause")
+            ]
+        )
+    ctx = {"user": user, "tips": tips_cfg, "calendar": cal_cfg, "admin": admin}
+    if as_edit:
+        await edit(update, context, "subscriptions", buttons=rows, **ctx)
+    else:
+        await reply(update, context, "subscriptions", buttons=rows, **ctx)
+
+
+async def on_sub_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "sub")
+    user = await current_user(update, context)
+    if not parts or user is None or len(parts) != 1:
+        await stale(update, context)
+        return
+    c = core(context)
+    action = parts[0]
+    if action in ("tips", "cal"):
+        if action == "tips":
+            user = await c.users.set_subscriptions(user.telegram_id, tips=not user.tips_enabled)
+        else:
+            user = await c.users.set_subscriptions(
+                user.telegram_id, calendar=not user.calendar_enabled
+            )
+        if user is None:
+            await stale(update, context)
+            return
+        await _answer(update, "saved")
+        await _show_subscriptions(update, context, user, as_edit=True)
+        return
+    if action not in ("tsch", "tpause", "tresume"):
+        await stale(update, context)
+        return
+    if not c.users.is_admin(user.telegram_id, user.role):
+        await answer(update, "admin_only", alert=True)
+        return
+    if action == "tsch":
+        await c.users.set_pending(user.telegram_id, PENDING_TIPS)
+        await _answer(update)
+        await edit(update, context, "tips_ask_when", buttons=[[_b("rem_cancel", "pg:cancel")]])
+        return
+    await c.schedules.set_system("tips", None, paused=action == "tpause")
+    await _answer(update, "saved")
+    await _show_subscriptions(update, context, user, as_edit=True)
+
+
+async def on_tips_when(update: Update, context: Ctx, user: UserView) -> None:
+    c = core(context)
+    text = (_text_of(update) or "").strip()
+    if not c.users.is_admin(user.telegram_id, user.role):
+        await c.users.set_pending(user.telegram_id, None)
+        await reply(update, context, "admin_only")
+        return
+    if text.lower() in CANCEL_WORDS:
+        await c.users.set_pending(user.telegram_id, None)
+        await reply(update, context, "reminder_cancelled")
+        return
+    parsed = parse_schedule(text, c.schedules.clock().astimezone(ZoneInfo(user.timezone)))
+    if parsed is None or parsed.rule.kind == ONCE:
+        await reply(update, context, "tips_when_invalid")
+        return
+    cfg = await c.schedules.set_system("tips", parsed.rule, paused=False)
+    await c.users.set_pending(user.telegram_id, None)
+    await reply(update, context, "tips_schedule_saved", rule=cfg.rule)
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("pengingat", cmd_pengingat))
+    app.add_handler(CommandHandler("langganan", cmd_langganan))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^pg:"))
+    app.add_handler(CallbackQueryHandler(on_sub_button, pattern=r"^sub:"))
+    register_pending(PENDING_WHEN, on_when)
+    register_pending(PENDING_TEXT, on_text)
+    register_pending(PENDING_TIPS, on_tips_when)
