@@ -72,12 +72,14 @@ class TerminalChat:
         for line in html_to_plain(str(text)).splitlines():
             self.print(f"   {line}")
         buttons = self._buttons(call)
+        mid = (
+            int(p["message_id"])
+            if call.method == "editMessageText"
+            else int((call.result or {}).get("message_id", 0))
+        )
+        if not buttons and self.choices and self.choices[0][0] == mid:
+            self.choices = []  # the message whose buttons were shown has none any more
         if buttons:
-            mid = (
-                int(p["message_id"])
-                if call.method == "editMessageText"
-                else int((call.result or {}).get("message_id", 0))
-            )
             self.choices = [(mid, t, d) for t, d in buttons]
             for i, (t, _d) in enumerate(buttons, 1):
                 self.print(f"   [{i}] {t}")
