@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from sqlalchemy import or_, select
 from bot.db import Database
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.knowledge.models import Entry, KnowledgeError, Problem
+from bot.knowledge.normalize import collapse_runs, fold
 from bot.knowledge.search import SearchResult
 from bot.models import Handoff, QuestionLog, utcnow
 from bot.users import UserView
@@ -27,6 +29,84 @@ COMMENT_MAX = 500
 HANDOFF_ANSWER_MAX = 3500
 GAP_DAYS = 30
 GAP_SIMILARITY = 75
+
+# Chat pleasantries are not questions: answer them kindly, keep them out of the gap report.
+_FILLERS = {
+    "min",
+    "mimin",
+    "kak",
+    "pak",
+    "bu",
+    "bang",
+    "mas",
+    "mbak",
+    "gan",
+    "admin",
+    "bot",
+    "ya",
+    "yah",
+    "nih",
+    "dong",
+    "deh",
+    "sih",
+    "nya",
+    "semua",
+    "all",
+    "banget",
+    "bgt",
+}
+_GREETINGS = {
+    "halo",
+    "hallo",
+    "helo",
+    "hai",
+    "hi",
+    "hello",
+    "pagi",
+    "siang",
+    "sore",
+    "malam",
+    "selamat pagi",
+    "selamat siang",
+    "selamat sore",
+    "selamat malam",
+    "permisi",
+    "assalamualaikum",
+    "asalamualaikum",
+    "salam",
+    "om swastiastu",
+    "tes",
+    "test",
+    "p",
+}
+_THANKS = {
+    "terima kasih",
+    "terimakasih",
+    "makasih",
+    "trims",
+    "thanks",
+    "thank you",
+    "thx",
+    "tq",
+    "tengkyu",
+    "suwun",
+    "matur suksma",
+    "siap",
+    "mantap",
+    "sip",
+    "baik",
+    "oke siap",
+    "terima kasih banyak",
+    "makasih banyak",
+    "noted",
+    "paham",
+    "sudah paham",
+    "ok",
+    "oke",
+    "okey",
+    "okay",
+    "ok siap",
+}
 
 
 @dataclass(frozen=True)
@@ -99,6 +179,18 @@ class QAService:
         return self.helpdesk_chat_id is not None
 
     # -- asking ------------------------------------------------------------------------------
+    @staticmethod
+    def small_talk(text: str) -> str | None:
+        """'greeting' or 'thanks' when the message is only a pleasantry, else None."""
+        words = [collapse_runs(w) for w in re.findall(r"[a-z]+", fold(text))]
+        words = [w for w in words if w not in _FILLERS]
+        phrase = " ".join(words)
+        if phrase in _GREETINGS:
+            return "greeting"
+        if phrase in _THANKS:
+            return "thanks"
+        return None
+
     async def ask(self, user: UserView | None, text: str) -> Asked:
         text = " ".join(text.split())[:QUESTION_MAX]
         result = self.kb.search(text)

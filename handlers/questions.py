@@ -75,6 +75,10 @@ async def answer_question(update: Update, context: Ctx, user: UserView | None, t
     if len(text) > QUESTION_MAX:
         await reply(update, context, "too_long", length=len(text), limit=QUESTION_MAX)
         return
+    kind = qa.small_talk(text)
+    if kind is not None:
+        await reply(update, context, f"small_{kind}", name=user.name if user else None)
+        return
     with contextlib.suppress(TelegramError):  # the typing indicator is a courtesy
         await context.bot.send_chat_action(chat_id=chat.id, action=ChatAction.TYPING)
     asked = await qa.ask(user, text)

@@ -232,3 +232,13 @@ async def test_muatulang_with_broken_file_keeps_old_knowledge(kb_copy_harness):
     assert "dimuat ulang" in ok.params["text"]
     ans = await h.say(USER, "kontak helpdesk diskominfo")
     assert "Menghubungi helpdesk Diskominfo" in ans.params["text"]
+
+
+async def test_greetings_and_thanks_are_not_questions(harness):
+    h = harness
+    await _register(h, name="Gede")
+    hello = await h.say(USER, "Selamat pagiii min!")
+    assert "Halo, <b>Gede</b>" in hello.params["text"] and "/materi" in hello.params["text"]
+    thanks = await h.say(USER, "makasih ya kak 🙏")
+    assert "Sama-sama" in thanks.params["text"]
+    assert await _logs(h) == []  # pleasantries stay out of the question log and /celah
