@@ -63,5 +63,11 @@ class Core:
         # --- end background stop ---
         return None
 
+    async def delete_personal_data(self, telegram_id: int) -> bool:
+        """/hapusdata: unlink survey responses, then delete the user (questions stay, anonymous;
+        reminders and pending deliveries go with the user through their foreign keys)."""
+        await self.feedback.forget(telegram_id)
+        return await self.users.delete_personal_data(telegram_id)
+
     async def close(self) -> None:
         await self.db.dispose()

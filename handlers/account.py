@@ -229,7 +229,7 @@ async def on_delete_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
         return
     if parts == ["yes"]:
-        await core(context).users.delete_personal_data(user.telegram_id)
+        await core(context).delete_personal_data(user.telegram_id)
         await answer(update)
         await edit(update, context, "delete_done")
     else:
