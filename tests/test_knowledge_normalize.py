@@ -1,0 +1,157 @@
+"""The Indonesian-aware normaliser and the typo repair of the knowledge search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.normalize import (
+    Lexicon,
+    Normalizer,
+    Vocabulary,
+    collapse_runs,
+    fold,
+    tokenize,
+)
+from tests.kb_helpers import REAL_KNOWLEDGE
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    lex, problems = Lexicon.load(REAL_KNOWLEDGE / "lexicon.yaml")
+    assert problems == []
+    return lex
+
+
+@pytest.fixture(scope="module")
+def norm(lexicon: Lexicon) -> Normalizer:
+    return Normalizer(lexicon)
+
+
+def terms(norm: Normalizer, text: str) -> list[str]:
+    return norm.index_terms(text)
+
+
+def test_fold_removes_accents_case_and_apostrophes() -> None:
+    assert fold("Café ÉLÈVE Jum'at") == "cafe eleve jumat"
+    assert tokenize("Halo!!! Apa kabar??? (tes) — ok.") == ["halo", "apa", "kabar", "tes", "ok"]
+
+
+def test_repeated_letters_are_collapsed() -> None:
+    assert collapse_runs("gmnnn") == "gmn"
+    assert collapse_runs("bangettt") == "banget"
+    assert collapse_runs("maaaaf", keep=2) == "maaf"
+    assert tokenize("tolonggg kakkkk") == ["tolong", "kak"]
+
+
+def test_tokens_reduplication_numbers_and_hyphens() -> None:
+    assert tokenize("akun-akun kata2 sehari-hari") == ["akun", "kata", "sehari"]
+    assert tokenize("e-mail wi-fi 2FA 5W1H") == ["email", "wifi", "2fa", "5w1h"]
+    assert tokenize("1080x1920px 30detik") == ["1080", "x", "1920", "px", "30", "detik"]
+
+
+def test_slang_and_abbreviations_map_to_canonical_terms(norm: Normalizer) -> None:
+    assert terms(norm, "gmn cara ganti pw ig") == ["ganti", "kata", "sandi", "instagram"]
+    # question words, fillers and addressing words do not count
+    assert terms(norm, "gimana ya min, gak bisa apa kak?") == []
+    assert terms(norm, "upload ke fb") == terms(norm, "unggah ke facebook")
+    assert terms(norm, "akun kena hack") == terms(norm, "akun diretas")
+    assert terms(norm, "verifikasi 2 langkah") == terms(norm, "2fa") == ["2fa"]
+    assert terms(norm, "wa channel dinas") == ["whatsapp", "channel", "instansi"]
+
+
+def test_slang_affixes_reach_lexicon_words(norm: Normalizer) -> None:
+    assert terms(norm, "diupload") == ["unggah"]
+    assert terms(norm, "ngeshare") == ["bagi"]
+    assert terms(norm, "kontennya") == ["konten"]
+    assert terms(norm, "nulis") == terms(norm, "menulis") == ["tulis"]
+
+
+def test_stemming_with_no_stem_domain_terms(norm: Normalizer) -> None:
+    assert terms(norm, "mengaktifkan") == ["aktif"]
+    assert terms(norm, "menanggapi keluhan") == ["tanggap", "keluh"]
+    # "pengikut" would become "ikut" without the no-stem list
+    assert terms(norm, "pengikut") == ["pengikut"]
+    assert terms(norm, "followers") == ["pengikut"]
+    assert terms(norm, "instagramnya") == ["instagram"]
+
+
+def test_lexicon_problems_are_reported() -> None:
+    data = {
+        "padanan": {"tidak": ["gak", "ga"], "tiga": ["ga"], "kosong": [""], "larang": ["g boleh"]},
+        "kata_henti": ["yang", "dua kata"],
+        "lain": 1,
+    }
+    lex, problems = Lexicon.from_data(data, "lexicon.yaml")
+    text = "\n".join(p.problem for p in problems)
+    assert "'ga' dipetakan ke dua bentuk" in text
+    assert "variasi kosong" in text
+    assert "harus satu kata" in text
+    assert "'g boleh' untuk 'larang' berisi huruf tunggal" in text
+    assert "bagian 'lain' tidak dikenal" in text
+    assert lex.phrases[("gak",)] == ("tidak",)
+    assert "yang" in lex.stopwords
+
+
+def test_broken_lexicon_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "lexicon.yaml"
+    path.write_text("padanan: [tidak: gak\n", encoding="utf-8")
+    lex, problems = Lexicon.load(path)
+    assert len(problems) == 1 and problems[0].problem.startswith("YAML tidak valid")
+    assert lex.phrases == {}
+    assert Lexicon.load(tmp_path / "missing.yaml") == (Lexicon(), [])
+
+
+# -- questions against a vocabulary: repeated letters, glued words, typos ---------------------
+
+
+@pytest.fixture(scope="module")
+def vocab(norm: Normalizer) -> Vocabulary:
+    docs = [
+        "Mengaktifkan verifikasi dua langkah di Instagram",
+        "Kolaborasi antar OPD dan Diskominfo",
+        "Menulis caption dan memakai tagar",
+        "Mengukur jangkauan dan interaksi",
+        "Memilih warna dan font, maaf atas kesalahan",
+    ]
+    surface: set[str] = set()
+    df: dict[str, int] = {}
+    for d in docs:
+        surface.update(norm.tokens(d))
+        for t in set(norm.index_terms(d)):
+            df[t] = df.get(t, 0) + 1
+    return Vocabulary(surface, df, norm.lexicon.words)
+
+
+def qterms(norm: Normalizer, vocab: Vocabulary, text: str) -> list[str]:
+    return [qt.term for qt in norm.query_terms(text, vocab)]
+
+
+def test_typos_are_repaired_against_the_vocabulary(norm: Normalizer, vocab: Vocabulary) -> None:
+    assert qterms(norm, vocab, "kolaborsi opd") == ["kolaborasi", "opd"]
+    assert qterms(norm, vocab, "instagarm") == ["instagram"]
+    assert qterms(norm, vocab, "verifkasi") == ["verifikasi"]
+    # a typo inside a prefixed word
+    assert qterms(norm, vocab, "berkolaborais") == ["kolaborasi"]
+    # a typo of a question word is still a question word
+    assert qterms(norm, vocab, "bagaimna caption") == ["caption"]
+    repaired = norm.query_terms("kolaborsi", vocab)[0]
+    assert repaired.weight < 1.0 and repaired.source == "kolaborsi"
+
+
+def test_repair_is_not_too_eager(norm: Normalizer, vocab: Vocabulary) -> None:
+    # real Indonesian words that the knowledge base lacks stay what they are
+    assert qterms(norm, vocab, "cabai") == ["cabai"]
+    assert qterms(norm, vocab, "sambal terasi") == ["sambal", "terasi"]
+    # short words are never repaired
+    assert qterms(norm, vocab, "fnt") == ["fnt"]
+    # gibberish stays gibberish
+    assert qterms(norm, vocab, "qwertyuiop") == ["qwertyuiop"]
+
+
+def test_repeated_letters_and_glued_words_in_questions(norm: Normalizer, vocab: Vocabulary) -> None:
+    assert qterms(norm, vocab, "gmnnn captionnn kakkk") == ["caption"]
+    assert qterms(norm, vocab, "maaaaf") == ["maaf"]
+    assert qterms(norm, vocab, "captiontagar") == ["caption", "tagar"]
+    assert qterms(norm, vocab, "diupload ke igg") == ["unggah", "instagram"]

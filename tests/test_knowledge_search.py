@@ -1,0 +1,166 @@
+"""Ranking, confidence threshold and ambiguity of the knowledge search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge.loader import load_knowledge
+from bot.knowledge.search import THRESHOLD, KnowledgeBase
+from tests.kb_helpers import REAL_KNOWLEDGE, small_kb, write_entry
+
+OUT_OF_SCOPE = [
+    "cara perpanjang SIM",
+    "harga cabai",
+    "siapa presiden pertama amerika",
+    "cara membuat sambal terasi",
+    "kapan libur lebaran",
+    "Kapan libur lebaran tahun depan?",
+    "resep rendang padang",
+    "siapa bupati sekarang",
+    "cara bikin ktp elektronik",
+]
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    return load_knowledge(small_kb(tmp_path_factory.mktemp("kb") / "knowledge"))
+
+
+@pytest.fixture(scope="module")
+def real() -> KnowledgeBase:
+    return load_knowledge(REAL_KNOWLEDGE)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("GMNNN cara pasang 2FA di ig kak???", "keamanan-2fa"),
+        ("verifikasi dua langkah facebook", "keamanan-2fa"),
+        ("akun fb kantor dihack orang, tolongg", "keamanan-akun-diretas"),
+        ("pasword yg kuat kyk apa", "keamanan-kata-sandi"),
+        ("ukuran story ig brp px", "desain-ukuran-konten"),
+        ("caption yg menarik gmn nulisnya", "konten-caption"),
+        ("bot ini bisa ngapain aja", "bantuan-pakai-bot"),
+        ("canva pro wajib gak", "desain-canva-memulai"),
+    ],
+)
+def test_small_kb_answers_the_way_people_type(
+    small: KnowledgeBase, question: str, expected: str
+) -> None:
+    r = small.search(question)
+    assert r.answered, r
+    assert r.hits[0].id == expected, r
+    assert not r.ambiguous
+
+
+def test_scores_are_normalised_and_sorted(small: KnowledgeBase) -> None:
+    r = small.search("cara ganti password akun dinas", limit=5)
+    assert 1 <= len(r.hits) <= 5
+    scores = [h.score for h in r.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert r.normalized == "ganti kata sandi akun instansi"
+    assert len(small.search("2fa", limit=0).hits) == 1  # at least the best one
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_small_kb_refuses_out_of_scope(small: KnowledgeBase, question: str) -> None:
+    r = small.search(question)
+    assert not r.answered, r
+
+
+def test_empty_and_filler_questions_are_not_answered(small: KnowledgeBase) -> None:
+    for q in ("", "   ", "???", "halo min", "makasih kak", "gimana ya"):
+        r = small.search(q)
+        assert not r.answered and r.hits == [] and r.normalized == ""
+
+
+def test_refusal_still_lists_the_closest_entries(small: KnowledgeBase) -> None:
+    r = small.search("cara bikin konten video dokumentasi kegiatan")
+    assert not r.answered
+    assert r.hits and r.hits[0].score < THRESHOLD
+
+
+def test_close_entries_are_ambiguous(tmp_path: Path) -> None:
+    root = small_kb(tmp_path / "knowledge")
+    write_entry(
+        root,
+        "konten-siaran-langsung",
+        "konten",
+        "Live Instagram: persiapan",
+        questions=[
+            "tips live supaya lancar",
+            "persiapan live instagram",
+            "live ig pakai hp",
+            "live bareng narasumber",
+            "live ig kok putus putus",
+            "jadwal live yang pas",
+        ],
+        tags=["live", "siaran langsung"],
+    )
+    write_entry(
+        root,
+        "konten-siaran-rekaman",
+        "konten",
+        "Live Instagram: rekaman dan arsip",
+        questions=[
+            "rekaman live ig disimpan dimana",
+            "cara simpan rekaman live",
+            "live ig bisa diunduh gak",
+            "rekaman live hilang",
+            "rekaman live jadi reels",
+            "live ig disimpan ke arsip",
+        ],
+        tags=["rekaman", "arsip live"],
+    )
+    kb = load_knowledge(root)
+    r = kb.search("live ig")
+    assert r.answered and r.ambiguous, r
+    assert {h.id for h in r.hits[:2]} == {"konten-siaran-langsung", "konten-siaran-rekaman"}
+    r = kb.search("rekaman live ig disimpan dimana ya")
+    assert r.answered and not r.ambiguous and r.hits[0].id == "konten-siaran-rekaman"
+
+
+def test_knowledge_base_lookups(small: KnowledgeBase) -> None:
+    assert small.get("tidak-ada") is None
+    assert small.related("tidak-ada") == []
+    assert "keamanan-2fa" in small
+    assert len(small) == len(small.entries) == 7
+    assert small.normalize("Gmn cara upload ke IG?") == "unggah instagram"
+
+
+# -- the real knowledge folder ---------------------------------------------------------------
+
+REAL_QUESTIONS = [
+    ("gmn cara pasang 2fa di ig kantor", "keamanan-2fa"),
+    ("ig dinas kena hek, gmn balikinnya min", "keamanan-akun-diretas"),
+    ("dapet dm katanya akun kita melanggar hak cipta disuruh klik link", "keamanan-phishing"),
+    ("ukuran feed ig yg bener brp px", "desain-ukuran-konten"),
+    ("foto jadi burik pas diupload ke ig", "desain-ekspor-kualitas"),
+    ("asn boleh like postingan caleg gak", "etika-netralitas-asn"),
+    ("ada hoax soal dinas kami, cara klarifikasinya gmn", "strategi-hoaks"),
+    ("jam brp posting yg paling rame", "konten-waktu-unggah"),
+    ("cara hitung engagement rate", "analitik-metrik-dasar"),
+    ("bikin laporan bulanan medsos buat pimpinan", "analitik-laporan-kinerja"),
+    ("cara nambahin alt text di foto ig", "desain-aksesibilitas"),
+    ("pake lagu viral di reels dinas boleh ga", "etika-hak-cipta"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), REAL_QUESTIONS)
+def test_real_knowledge_realistic_questions(
+    real: KnowledgeBase, question: str, expected: str
+) -> None:
+    if real.get(expected) is None:
+        pytest.fail(f"entri {expected} belum ada di knowledge/")
+    r = real.search(question)
+    assert r.answered, r
+    assert r.hits[0].id == expected, r
+
+
+@pytest.mark.parametrize("question", OUT_OF_SCOPE)
+def test_real_knowledge_refuses_out_of_scope(real: KnowledgeBase, question: str) -> None:
+    r = real.search(question)
+    assert not r.answered, r
