@@ -9,16 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 opdbot
 
+# The wheel carries the code, the templates, the knowledge folder and the migrations.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY handlers ./handlers
-RUN pip install .
-
 COPY knowledge ./knowledge
 COPY migrations ./migrations
-RUN mkdir -p /app/data && chown -R opdbot:opdbot /app/data
+RUN pip install . && mkdir -p /app/data && chown -R opdbot:opdbot /app/data
 
 USER opdbot
+# KNOWLEDGE_DIR=knowledge resolves to /app/knowledge: mount a curated folder over it to change
+# content without rebuilding (then /muatulang).
 VOLUME ["/app/data"]
 EXPOSE 8080
 CMD ["opdbot", "run"]

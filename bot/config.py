@@ -16,6 +16,30 @@ SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def check_timezone(name: str) -> str:
+    """An IANA zone name, or ValueError with an Indonesian explanation."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"zona waktu '{name}' tidak dikenal (contoh: Asia/Jakarta)") from None
+    return name
+
+
+def packaged_dir(package: str) -> Path | None:
+    """The folder of a data-only package shipped in the wheel (knowledge, migrations)."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(location)
+        if path.is_dir():
+            return path
+    return None
+
+
 class ConfigError(Exception):
     """Invalid configuration; the message is one readable line naming the variable."""
 
@@ -66,14 +90,7 @@ class Settings(BaseSettings):
             out.add(int(p))
         return frozenset(out)
 
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"zona waktu '{v}' tidak dikenal (contoh: Asia/Jakarta)") from None
-        return v
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 
     @field_validator("database_url")
     @classmethod
@@ -97,12 +114,16 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     def resolve_knowledge_dir(self) -> Path:
-        """The knowledge folder: as configured, else the one beside the source tree."""
+        """The knowledge folder: as configured, else the one beside the source tree, else the
+        copy shipped inside the installed package."""
         p = self.knowledge_dir
         if p.is_absolute() or p.exists():
             return p
         fallback = PROJECT_ROOT / p
-        return fallback if fallback.exists() else p
+        if fallback.exists():
+            return fallback
+        shipped = packaged_dir("opdbot_knowledge")
+        return shipped if shipped is not None and p == Path("knowledge") else p
 
     @property
     def is_sqlite(self) -> bool:

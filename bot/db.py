@@ -16,12 +16,17 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, packaged_dir
 
 
 def migrations_dir() -> Path:
-    for base in (PROJECT_ROOT, Path.cwd()):
-        p = base / "migrations"
+    """The Alembic folder: beside the source tree, in the working directory, or shipped in the
+    installed package."""
+    candidates = [PROJECT_ROOT / "migrations", Path.cwd() / "migrations"]
+    shipped = packaged_dir("opdbot_migrations")
+    if shipped is not None:
+        candidates.append(shipped)
+    for p in candidates:
         if (p / "env.py").exists():
             return p
     raise FileNotFoundError("folder migrations/ tidak ditemukan")

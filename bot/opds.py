@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 
+from bot.config import check_timezone
 from bot.db import Database
 from bot.models import Opd
 
@@ -48,14 +48,7 @@ class OpdList(BaseModel):
     timezone: str = "Asia/Jakarta"
     opds: list[OpdItem]
 
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"zona waktu '{v}' tidak dikenal") from None
-        return v
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 
     @model_validator(mode="after")
     def _unique(self) -> OpdList:

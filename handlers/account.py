@@ -120,19 +120,27 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
 
 
+async def _short_text(
+    update: Update, context: Ctx, *, limit: int, prompt: str, **ctx
+) -> str | None:
+    """The typed text of a short free-text answer, or None after re-asking politely
+    (a sticker or photo instead of text, or a text over ``limit`` characters)."""
+    text = update.effective_message.text if update.effective_message else None
+    if text is None or not text.strip():
+        await reply(update, context, prompt, limit=limit, **ctx)
+        return None
+    if len(text) > limit:
+        await reply(update, context, "too_long", length=len(text), limit=limit)
+        return None
+    return text
+
+
 async def on_opd_other_text(update: Update, context: Ctx, user: UserView) -> None:
     users = core(context).users
-    text = update.effective_message.text if update.effective_message else None
+    text = await _short_text(update, context, limit=OPD_OTHER_MAX, prompt="opd_other_prompt")
     if text is None:
-        await reply(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
-        return
-    if len(text) > OPD_OTHER_MAX:
-        await reply(update, context, "too_long", length=len(text), limit=OPD_OTHER_MAX)
         return
     updated = await users.set_opd_other(user.telegram_id, text)
-    if updated is None:
-        await reply(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
-        return
     await users.set_pending(user.telegram_id, None)
     await users.accept_privacy(user.telegram_id)
     await reply(update, context, "opd_saved", opd=updated.opd_name)
@@ -188,17 +196,10 @@ async def on_profile_button(update: Update, context: Ctx) -> None:
 
 async def on_name_text(update: Update, context: Ctx, user: UserView) -> None:
     users = core(context).users
-    text = update.effective_message.text if update.effective_message else None
+    text = await _short_text(update, context, limit=NAME_MAX, prompt="profile_ask_name")
     if text is None:
-        await reply(update, context, "profile_ask_name", limit=NAME_MAX)
-        return
-    if len(text) > NAME_MAX:
-        await reply(update, context, "too_long", length=len(text), limit=NAME_MAX)
         return
     updated = await users.set_name(user.telegram_id, text)
-    if updated is None:
-        await reply(update, context, "profile_ask_name", limit=NAME_MAX)
-        return
     await users.set_pending(user.telegram_id, None)
     await reply(update, context, "name_saved", name=updated.name)
 

@@ -41,7 +41,12 @@ GAPS_SHOWN = 15
 
 
 def _entry_ctx(entry: Entry) -> dict:
-    return {"pillar": entry.pillar_info.display, "title": entry.title, "body": html(entry.html)}
+    return {
+        "pillar": entry.pillar_info.display,
+        "title": entry.title,
+        "body": html(entry.html),
+        "related": bool(entry.related_ids),
+    }
 
 
 def _answer_buttons(
