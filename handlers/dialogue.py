@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 
 from bot.users import UserView
-from handlers.common import Ctx, current_user, reply
+from handlers.common import Ctx, core, current_user, reply
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,18 @@ async def on_private_message(update: Update, context: Ctx) -> None:
         await reply(update, context, "help", group=False, admin=False, organizer=False)
 
 
+async def on_private_command(update: Update, context: Ctx) -> None:
+    """A command ends any half-finished dialogue, so a later free text is not mistaken for,
+    say, the name the user once started to change. Runs before the command's own handler."""
+    user = await current_user(update, context)
+    if user is not None and user.pending:
+        await core(context).users.set_pending(user.telegram_id, None)
+
+
 def register(app: Application) -> None:
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, on_private_command), group=-1
+    )
     app.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,

@@ -237,3 +237,15 @@ async def test_many_users_start_at_once(harness):
     for uid in users[:5]:
         texts = [c.params["text"] for c in h.fake.calls_of("sendMessage", chat_id=uid)]
         assert "Halo" in texts[0] and "privasi" in texts[1] and "OPD mana" in texts[2]
+
+
+async def test_a_command_ends_a_half_finished_dialogue(harness):
+    h = harness
+    await _start(h, first_name="Nyoman")
+    await h.fake.wait_idle()
+    prof = await h.say(USER, "/profil")
+    await h.press(USER, message_id_of(prof), "prof:name", method="editMessageText")
+    await h.say(USER, "/materi")  # changed their mind
+    answer = await h.say(USER, "cara pasang 2fa di instagram")
+    assert "Nama Anda sekarang" not in answer.params["text"]
+    assert (await h.core.users.get(USER)).name == "Nyoman"
