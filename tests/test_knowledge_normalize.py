@@ -155,3 +155,38 @@ def test_repeated_letters_and_glued_words_in_questions(norm: Normalizer, vocab: 
     assert qterms(norm, vocab, "maaaaf") == ["maaf"]
     assert qterms(norm, vocab, "captiontagar") == ["caption", "tagar"]
     assert qterms(norm, vocab, "diupload ke igg") == ["unggah", "instagram"]
+
+
+def test_synonyms_and_chat_openers_from_the_lexicon(norm: Normalizer) -> None:
+    assert terms(norm, "warga yg udah sepuh") == ["warga", "lansia"]
+    assert terms(norm, "konten buat teman tuli") == ["konten", "disabilitas", "tuli"]
+    assert terms(norm, "postingan kita dibantu share diskominfo") == [
+        "unggah",
+        "amplifikasi",
+        "diskominfo",
+    ]
+    assert terms(norm, "tagar ngaruh gak") == ["tagar", "pengaruh"]
+    assert terms(norm, "ada pesan berantai di grup") == ["hoaks", "grup"]
+    # polite openers and fillers are not part of the question ("izin" alone is: consent)
+    assert terms(norm, "izin bertanya, akun bisa diretas sewaktu2") == ["akun", "retas"]
+    assert terms(norm, "perlu izin ortu") == ["izin", "ortu"]
+
+
+def test_self_introduction_in_a_long_message_weighs_less(
+    norm: Normalizer, vocab: Vocabulary
+) -> None:
+    long = (
+        "selamat pagi, saya admin instagram di dinas kesehatan, "
+        "caption kolaborasi sama opd lain gimana nulisnya"
+    )
+    weights = {qt.term: qt.weight for qt in norm.query_terms(long, vocab)}
+    assert weights["caption"] == weights["kolaborasi"] == 1.0
+    assert weights["instagram"] < 1.0 and weights["admin"] < 1.0
+    # a short message, or one without an introduction, keeps every word at full weight
+    short = "saya admin instagram, caption kolaborasi gmn"
+    assert all(qt.weight == 1.0 for qt in norm.query_terms(short, vocab))
+    plain = (
+        "kemarin kami upload infografis soal jangkauan, caption kolaborasi sama opd lain "
+        "gimana nulisnya"
+    )
+    assert all(qt.weight == 1.0 for qt in norm.query_terms(plain, vocab))

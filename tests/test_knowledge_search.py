@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge.loader import load_knowledge
-from bot.knowledge.search import THRESHOLD, KnowledgeBase
+from bot.knowledge.search import (
+    MARGIN_THRESHOLD,
+    SINGLE_MATCH_MARGIN_THRESHOLD,
+    THRESHOLD,
+    KnowledgeBase,
+    accept,
+)
 from tests.kb_helpers import REAL_KNOWLEDGE, small_kb, write_entry
 
 OUT_OF_SCOPE = [
@@ -131,6 +137,36 @@ def test_knowledge_base_lookups(small: KnowledgeBase) -> None:
     assert small.normalize("Gmn cara upload ke IG?") == "unggah instagram"
 
 
+def _sig(matched: int, strong: int, topic: int) -> dict[str, float]:
+    return {"matched": matched, "strong": strong, "topic": topic}
+
+
+def test_accept_margin_below_the_threshold() -> None:
+    low = (THRESHOLD + MARGIN_THRESHOLD) / 2
+    well_supported = _sig(matched=3, strong=2, topic=1)
+    # a clear lead with several distinct supporting words is enough below THRESHOLD
+    assert accept(low, low * 0.5, well_supported, n_terms=6, unknown=False)
+    # ... not when the runner-up is close, nor below the margin floor
+    assert not accept(low, low * 0.95, well_supported, n_terms=6, unknown=False)
+    assert not accept(MARGIN_THRESHOLD - 0.01, 0.0, well_supported, n_terms=6, unknown=False)
+    # ... nor when the support is generic words ("dinas", "akun") or no topic word
+    generic = _sig(matched=3, strong=1, topic=1)
+    assert not accept(low, low * 0.5, generic, n_terms=6, unknown=False)
+    assert not accept(low, low * 0.5, _sig(matched=3, strong=3, topic=0), n_terms=6, unknown=False)
+    # above THRESHOLD the margin does not matter
+    assert accept(THRESHOLD + 0.1, THRESHOLD + 0.09, well_supported, n_terms=6, unknown=False)
+
+
+def test_accept_single_word_needs_a_lead() -> None:
+    single = _sig(matched=1, strong=1, topic=1)
+    top = SINGLE_MATCH_MARGIN_THRESHOLD + 0.02
+    assert accept(top, top * 0.4, single, n_terms=4, unknown=False)
+    assert not accept(top, top * 0.9, single, n_terms=4, unknown=False)
+    # an unknown word or a word seen only in passing is never enough
+    assert not accept(top, top * 0.4, single, n_terms=4, unknown=True)
+    assert not accept(0.9, 0.1, _sig(matched=1, strong=1, topic=0), n_terms=1, unknown=False)
+
+
 # -- the real knowledge folder ---------------------------------------------------------------
 
 REAL_QUESTIONS = [
@@ -146,6 +182,21 @@ REAL_QUESTIONS = [
     ("bikin laporan bulanan medsos buat pimpinan", "analitik-laporan-kinerja"),
     ("cara nambahin alt text di foto ig", "desain-aksesibilitas"),
     ("pake lagu viral di reels dinas boleh ga", "etika-hak-cipta"),
+    # long messages with a self-introduction and the story around the question
+    (
+        "selamat siang pak, saya staf humas di dinas pertanian kabupaten, kemarin kami upload "
+        "foto penyaluran pupuk tapi ternyata ada nik petani kelihatan, harus gimana ya",
+        "keamanan-data-pribadi",
+    ),
+    (
+        "pak saya admin tiktok dinas pariwisata, video kami kemarin pakai lagu dangdut yg lagi "
+        "viral terus suaranya dihapus sama tiktok, kenapa ya",
+        "etika-hak-cipta",
+    ),
+    # synonyms and slang
+    ("konten buat teman tuli perlu apa aja", "desain-aksesibilitas"),
+    ("ada pesan berantai soal dinas kami, cara ngelurusinnya gmn", "strategi-hoaks"),
+    ("biar konten kita dibantu share opd lain gmn", "strategi-kolaborasi-opd"),
 ]
 
 

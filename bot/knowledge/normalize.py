@@ -421,6 +421,38 @@ def _affix_bases(tok: str) -> Iterable[str]:
         yield from group
 
 
+_CLAUSE_RE = re.compile(r"[,.;:!?()\n]+")
+#: "saya admin ig dinas kesehatan, ...": a clause introducing the sender (a first-person word
+#: among its first words, a role word soon after) is context, not the question
+_SELF_WORDS = frozenset({"saya", "sy", "aku", "gue", "gw", "kami", "kita"})
+_ROLE_WORDS = frozenset(
+    {"admin", "adminnya", "staf", "staff", "operator", "pengelola", "humas", "pegawai", "asn"}
+    | {"honorer", "bagian", "kerja", "bertugas", "tugas", "dari", "baru", "pegang", "megang"}
+)
+#: weight factor of the words of such a clause
+CONTEXT_WEIGHT = 0.5
+#: only in messages of at least this many words
+CONTEXT_MIN_WORDS = 10
+
+
+def _clauses(folded: str) -> list[tuple[list[str], float]]:
+    """Token groups of a question by clause, each with its weight factor (self-introductions in
+    long messages count less)."""
+    parts = [_TOKEN_RE.findall(c) for c in _CLAUSE_RE.split(folded)]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or sum(len(p) for p in parts) < CONTEXT_MIN_WORDS:
+        return [(g, 1.0) for g in parts]
+    out: list[tuple[list[str], float]] = []
+    for i, groups in enumerate(parts):
+        intro = (
+            i < len(parts) - 1
+            and any(g in _SELF_WORDS for g in groups[:3])
+            and any(g in _ROLE_WORDS for g in groups[:5])
+        )
+        out.append((groups, CONTEXT_WEIGHT if intro else 1.0))
+    return out
+
+
 class Normalizer:
     """Turns text into search terms, using a :class:`Lexicon`."""
 
@@ -631,17 +663,17 @@ class Normalizer:
 
     def query_terms(self, text: str, vocab: Vocabulary) -> list[QueryTerm]:
         """Terms of a question, with unknown words resolved against ``vocab``."""
-        raw_groups = _TOKEN_RE.findall(fold(text))
         resolved: list[tuple[str, float, str]] = []
-        for group in raw_groups:
-            for part in _split_hyphenated(group, self._joined_ok):
-                for raw in _split_token(part):
-                    tok = self.canon(collapse_runs(raw))
-                    if not (len(tok) > 1 or tok in _KEEP_SINGLE or tok.isdigit()):
-                        continue
-                    toks, weight = self._resolve(tok, raw, vocab)
-                    for t in toks:
-                        resolved.append((t, weight, raw))
+        for groups, factor in _clauses(fold(text)):
+            for group in groups:
+                for part in _split_hyphenated(group, self._joined_ok):
+                    for raw in _split_token(part):
+                        tok = self.canon(collapse_runs(raw))
+                        if not (len(tok) > 1 or tok in _KEEP_SINGLE or tok.isdigit()):
+                            continue
+                        toks, weight = self._resolve(tok, raw, vocab)
+                        for t in toks:
+                            resolved.append((t, weight * factor, raw))
         # lexicon phrases work on the resolved words; a phrase is as certain as its least
         # certain word
         words = [t for t, _, _ in resolved]

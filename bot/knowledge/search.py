@@ -15,12 +15,17 @@ body. A question is scored against each entry with three signals, each between 0
 
 The score is their weighted sum plus a small bonus for word pairs the question shares with a
 title, tag or alternate question. It lies in 0..1 and is comparable across questions, so one
-fixed ``THRESHOLD`` decides whether the bot answers. Two evidence rules refuse high scores built
-on too little: an answer resting on a single shared word needs that word to be a topic word of
-the entry, no unknown word in the question and ``SINGLE_MATCH_THRESHOLD`` (more for longer
-questions); an answer sharing no topic word needs ``NO_TOPIC_MIN_WORDS`` shared words. When the
-best two are within ``AMBIGUITY_MARGIN`` the result is ``ambiguous`` and the bot asks which one
-was meant.
+fixed ``THRESHOLD`` decides whether the bot answers; below it, a clear lead over the runner-up
+(``MARGIN_RATIO``) backed by ``MARGIN_MIN_WORDS`` non-generic words of the question is enough
+down to ``MARGIN_THRESHOLD`` (long messages full of context score low but still point at one
+entry). Generic words are those in the title, tags or questions of many entries ("dinas",
+"akun", "konten"). Unknown words of a long message weigh less (they are mostly context).
+Two evidence rules refuse high scores built on too little: an answer resting on a single shared
+word needs that word to be a topic word of the entry, no unknown word in the question and
+``SINGLE_MATCH_THRESHOLD`` (more for longer questions; or ``SINGLE_MATCH_MARGIN_THRESHOLD``
+with a clear lead); an answer sharing no topic word needs ``NO_TOPIC_MIN_WORDS`` shared words.
+When the best two are within ``AMBIGUITY_MARGIN`` the result is ``ambiguous`` and the bot asks
+which one was meant.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,6 +58,10 @@ QUESTION_COVER = 0.7
 BODY_COVER = 0.5
 #: weight (relative to the rarest known word) of a question word the knowledge base never saw
 UNKNOWN_WEIGHT = 0.8
+#: ... in a long message (LONG_QUERY_TERMS terms or more), where unknown words are mostly
+#: context (names, places, what happened) rather than the subject of the question
+UNKNOWN_WEIGHT_LONG = 0.4
+LONG_QUERY_TERMS = 7
 #: weight of a bare number the knowledge base never saw
 UNKNOWN_NUMBER_WEIGHT = 0.4
 #: signal mix
@@ -64,8 +73,21 @@ THRESHOLD = 0.38
 SINGLE_MATCH_THRESHOLD = 0.55
 #: ... and this when the question has three words or more (only one of them shared)
 SINGLE_MATCH_LONG_THRESHOLD = 0.6
+#: ... or this, when the runner-up scores at most SINGLE_MATCH_MARGIN_RATIO of it
+SINGLE_MATCH_MARGIN_THRESHOLD = 0.4
+SINGLE_MATCH_MARGIN_RATIO = 0.6
 #: an answer none of whose title/tag words is in the question needs this many shared words
 NO_TOPIC_MIN_WORDS = 4
+#: a word in the title, tags or questions of more than this share of the entries is generic
+#: (weak evidence on its own); only in collections of at least GENERIC_MIN_DOCS entries
+#: (smaller ones get no margin rules)
+GENERIC_DF = 0.3
+GENERIC_MIN_DOCS = 20
+#: below THRESHOLD, still answer when the score is at least MARGIN_THRESHOLD, the runner-up
+#: scores at most MARGIN_RATIO of it and MARGIN_MIN_WORDS non-generic words support it
+MARGIN_THRESHOLD = 0.26
+MARGIN_RATIO = 0.75
+MARGIN_MIN_WORDS = 2
 #: the best two closer than this (and both above AMBIGUITY_FLOOR) -> ask which one was meant
 AMBIGUITY_MARGIN = 0.04
 AMBIGUITY_FLOOR = 0.40
@@ -207,6 +229,13 @@ class SearchIndex:
                 lists[1].append(tf_w / (K1 + tf_w))
                 lists[2].append(strength)
                 lists[3].append(topic)
+        #: words in the title, tags or questions of many entries ("dinas", "akun", "konten"):
+        #: weak evidence on their own
+        self.generic = frozenset(
+            t
+            for t, (_, _, strength, _) in raw.items()
+            if n >= GENERIC_MIN_DOCS and sum(s > BODY_COVER for s in strength) > GENERIC_DF * n
+        )
         self.postings: dict[str, tuple[np.ndarray, ...]] = {
             t: (
                 np.asarray(docs, dtype=np.int32),
@@ -238,19 +267,20 @@ class SearchIndex:
     def analyze(self, text: str) -> list[QueryTerm]:
         return self.normalizer.query_terms(text[:MAX_QUERY_CHARS], self.vocab)
 
-    def _weight(self, qt: QueryTerm) -> float:
+    def _weight(self, qt: QueryTerm, long: bool = False) -> float:
         idf = self.idf.get(qt.term)
         if idf is not None:
             return qt.weight * idf
         if qt.term.isdigit():
             return qt.weight * self.idf_max * UNKNOWN_NUMBER_WEIGHT
-        return qt.weight * self.idf_max * UNKNOWN_WEIGHT
+        return qt.weight * self.idf_max * (UNKNOWN_WEIGHT_LONG if long else UNKNOWN_WEIGHT)
 
     def score(self, terms: list[QueryTerm]) -> Scores | None:
         """Signals for every entry sharing at least one word with the question."""
         if not terms or not self.n_docs:
             return None
-        weights = [self._weight(qt) for qt in terms]
+        long = len(terms) >= LONG_QUERY_TERMS
+        weights = [self._weight(qt, long) for qt in terms]
         total = sum(weights)
         if total <= 0:
             return None
@@ -258,6 +288,7 @@ class SearchIndex:
         cover = np.zeros(n)
         bm25 = np.zeros(n)
         matched = np.zeros(n, dtype=np.int32)
+        strong = np.zeros(n, dtype=np.int32)
         topical = np.zeros(n, dtype=np.int32)
         qdot = np.zeros(len(self._q_norm))
         q_sq = 0.0
@@ -272,6 +303,8 @@ class SearchIndex:
             cover[docs] += w * strength
             bm25[docs] += w * sat
             matched[docs] += curated
+            if qt.term not in self.generic:
+                strong[docs] += curated
             topical[docs] += topic
             qp = self.q_postings.get(qt.term)
             if qp is not None:
@@ -310,6 +343,7 @@ class SearchIndex:
             near=sig_near,
             pairs=sig_pairs,
             matched=matched[cand],
+            strong=strong[cand],
             topic=topical[cand],
         )
 
@@ -325,6 +359,7 @@ class Scores:
     near: np.ndarray
     pairs: np.ndarray
     matched: np.ndarray
+    strong: np.ndarray
     topic: np.ndarray
 
     def top(self, k: int) -> list[int]:
@@ -343,9 +378,57 @@ class Scores:
             "near": float(self.near[i]),
             "pairs": float(self.pairs[i]),
             "matched": float(self.matched[i]),
+            "strong": float(self.strong[i]),
             "topic": float(self.topic[i]),
             "score": float(self.score[i]),
         }
+
+
+def accept(
+    top: float,
+    second: float,
+    sig: Mapping[str, float],
+    n_terms: int,
+    unknown: bool,
+    margin: bool = True,
+) -> bool:
+    """Whether the best hit (score ``top``, signals ``sig``) is good enough to answer.
+
+    ``second`` is the score of the runner-up, ``n_terms`` the number of terms of the question
+    and ``unknown`` whether one of them is a word the knowledge base never saw. ``margin``
+    False disables the margin rules (a collection too small for the runner-up and the generic
+    words to mean much).
+    """
+    if top < THRESHOLD:
+        # margin: a lower score is enough when the entry clearly beats every other one and
+        # several distinct, non-generic words of the question are its topic or question words
+        # (long messages full of context dilute the score, not the lead)
+        clear_lead = (
+            margin
+            and top >= MARGIN_THRESHOLD
+            and second <= top * MARGIN_RATIO
+            and sig["strong"] >= MARGIN_MIN_WORDS
+            and sig["topic"] >= 1
+        )
+        if not clear_lead:
+            return False
+    if sig["matched"] <= 1:
+        # thin evidence: a single word of the question found in the entry's title, tags or
+        # questions. Enough for "2fa" or "infografis yg bagus", not for "siapa bupati
+        # sekarang" (a word seen in passing), "ktp elektronik" (half the question unknown)
+        # or "install windows di laptop" (one word of three)
+        if sig["topic"] == 0 or unknown:
+            return False
+        need = SINGLE_MATCH_LONG_THRESHOLD if n_terms > 2 else SINGLE_MATCH_THRESHOLD
+        # ... unless that word singles the entry out: no other entry comes close
+        return top >= need or (
+            margin
+            and top >= SINGLE_MATCH_MARGIN_THRESHOLD
+            and second <= top * SINGLE_MATCH_MARGIN_RATIO
+        )
+    # none of the words is the entry's topic (title, tags): "cara bikin surat dinas" shares
+    # "surat" with a question about consent letters, which is not enough
+    return not (sig["topic"] == 0 and sig["matched"] < NO_TOPIC_MIN_WORDS)
 
 
 class KnowledgeBase:
@@ -424,24 +507,15 @@ class KnowledgeBase:
             e = self._entries[int(scores.docs[i])]  # type: ignore[union-attr]
             hits.append(Hit(e.id, e.title, round(sig["score"], 4)))
             details.append(sig)
-        answered = bool(hits) and hits[0].score >= THRESHOLD
-        if answered and details[0]["matched"] <= 1:
-            # thin evidence: a single word of the question found in the entry's title, tags or
-            # questions. Enough for "2fa" or "infografis yg bagus", not for "siapa bupati
-            # sekarang" (a word seen in passing), "ktp elektronik" (half the question unknown)
-            # or "install windows di laptop" (one word of three)
-            unknown = any(qt.term not in self.index.idf and not qt.term.isdigit() for qt in terms)
-            if (
-                details[0]["topic"] == 0
-                or unknown
-                or hits[0].score < SINGLE_MATCH_THRESHOLD
-                or (len(terms) > 2 and hits[0].score < SINGLE_MATCH_LONG_THRESHOLD)
-            ):
-                answered = False
-        elif answered and details[0]["topic"] == 0 and details[0]["matched"] < NO_TOPIC_MIN_WORDS:
-            # none of the words is the entry's topic (title, tags): "cara bikin surat dinas"
-            # shares "surat" with a question about consent letters, which is not enough
-            answered = False
+        unknown = any(qt.term not in self.index.idf and not qt.term.isdigit() for qt in terms)
+        answered = bool(hits) and accept(
+            hits[0].score,
+            hits[1].score if len(hits) > 1 else 0.0,
+            details[0],
+            n_terms=len(terms),
+            unknown=unknown,
+            margin=self.index.n_docs >= GENERIC_MIN_DOCS,
+        )
         ambiguous = (
             answered
             and len(hits) > 1
