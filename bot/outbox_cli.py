@@ -98,12 +98,17 @@ def send(
             unknown = sorted(set(opd) - known)
             if unknown:
                 return None, unknown, sorted(known)
+            if await outbox.count_audience(sorted(set(opd)) or None) == 0:
+                return None, [], []  # nobody to send to: nothing is queued
             mid, total = await outbox.broadcast_now(body, opd_slugs=sorted(set(opd)) or None)
             return (mid, total), [], []
         finally:
             await db.dispose()
 
     result, unknown, known = asyncio.run(go())
+    if result is None and not unknown:
+        typer.echo(_plain("broadcast_cli_error", problem="no_recipients", opds=opd), err=True)
+        raise typer.Exit(1)
     if result is None:
         typer.echo(
             _plain("broadcast_cli_error", problem="unknown_opd", unknown=unknown, known=known),
@@ -125,6 +130,9 @@ def status(
 ) -> None:
     """Laporan siaran: terkirim, memblokir bot, gagal, menunggu."""
     settings = _settings()
+    if not 0 < broadcast_id < 2**63:  # not an id the database can hold
+        typer.echo(_plain("broadcast_cli_error", problem="not_found", id=broadcast_id), err=True)
+        raise typer.Exit(1)
 
     async def go():
         db, _users, outbox = await _open(settings)

@@ -2,7 +2,8 @@
 
 Examples that work: "setiap Senin 08.00", "tiap senin & kamis jam 7:30", "tiap tgl 1 jam 9",
 "setiap tanggal 15 pukul 13.00", "besok jam 10", "27/12 jam 08.00", "2026-12-01 09:00",
-"setiap hari kerja jam 8 WITA", "1 Desember 2026 pukul 9 pagi", "jumat depan jam 3 sore".
+"setiap hari kerja jam 8 WITA", "1 Desember 2026 pukul 9 pagi", "jumat depan jam 3 sore",
+"senin-jumat 07.30", "minggu 8 malam", "tiap akhir bulan jam setengah 9".
 What is not understood gives None (the caller answers with an example), never a guess.
 """
 
@@ -89,6 +90,7 @@ FILLER = {
     "mulai",
 }
 REPEAT_WORDS = {"setiap", "tiap", "tiap-tiap", "per"}
+_DAY_ALT = "senin|selasa|rabu|kamis|jumat|sabtu|minggu|ahad"
 _MONTH_ALT = "|".join(sorted(MONTH_WORDS, key=len, reverse=True))
 _PERIOD = r"(?:\s*(pagi|siang|sore|petang|malam))?"
 
@@ -190,14 +192,25 @@ def parse_schedule(text: str, now: datetime) -> ParsedSchedule | None:
             if on_date is None:
                 return None
 
-    # Time: "jam 9", "pukul 13.00", "pkl 7:30 pagi", then a bare "08.00" / "8:30".
+    # Time: "jam 9", "pukul 13.00", "pkl 7:30 pagi", then a bare "08.00" / "8:30", then a
+    # bare hour with a part of the day ("8 malam"); "setengah 8" is 07.30.
     hour = minute = None
-    m = take(rf"\b(?:jam|pukul|pkl)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?\b{_PERIOD}")
-    if m is None:
-        m = take(rf"\b(\d{{1,2}})[.:](\d{{2}})\b{_PERIOD}")
+    m = take(rf"\b(?:(?:jam|pukul|pkl)\s*)?setengah\s+(\d{{1,2}})\b{_PERIOD}")
     if m is not None:
-        hour = _apply_period(int(m.group(1)), m.group(3))
-        minute = int(m.group(2) or 0)
+        half = int(m.group(1)) - 1
+        if not 0 <= half <= 11:
+            return None
+        hour = _apply_period(half or 12, m.group(2))
+        minute = 30
+    else:
+        m = take(rf"\b(?:jam|pukul|pkl)\s*(\d{{1,2}})(?:[.:](\d{{2}}))?\b{_PERIOD}")
+        if m is None:
+            m = take(rf"\b(\d{{1,2}})[.:](\d{{2}})\b{_PERIOD}")
+        if m is None:
+            m = take(r"(?<!tgl )(?<!tanggal )\b(\d{1,2})()\s+(pagi|siang|sore|petang|malam)\b")
+        if m is not None:
+            hour = _apply_period(int(m.group(1)), m.group(3))
+            minute = int(m.group(2) or 0)
     if hour is None or minute is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
     at = time(hour, minute)
@@ -210,7 +223,7 @@ def parse_schedule(text: str, now: datetime) -> ParsedSchedule | None:
     if m:
         rel = {"besok": 1, "lusa": 2, "hari ini": 0, "nanti": 0}[m.group(1)]
 
-    # Monthly: "tgl 1", "tanggal 15" (only with a repeat word).
+    # Monthly: "tgl 1", "tanggal 15", "awal/akhir bulan" (only with a repeat word).
     month_day = None
     if on_date is None:
         m = take(r"\b(?:tanggal|tgl)\s*(\d{1,2})\b")
@@ -218,17 +231,36 @@ def parse_schedule(text: str, now: datetime) -> ParsedSchedule | None:
             month_day = int(m.group(1))
             if not 1 <= month_day <= 31:
                 return None
+        m = take(r"\b(awal|akhir)\s+bulan\b")
+        if m:
+            if month_day is not None:
+                return None
+            month_day = 1 if m.group(1) == "awal" else 31  # 31: the month's last day
 
-    # Weekdays.
+    # Weekdays: ranges ("senin-jumat", "senin s/d jumat", "senin sampai jumat") first.
     days: set[int] = set()
-    day_next = False
+    day_next: str | None = None
     while True:
-        m = take(r"\b(senin|selasa|rabu|kamis|jumat|sabtu|minggu|ahad)\b(\s+(?:depan|ini))?")
+        m = take(
+            rf"\b({_DAY_ALT})\s*(?:-|–|s/d|s\.?d\.?|sampai(?:\s+dengan)?|hingga)\s*({_DAY_ALT})\b"
+        )
         if not m:
             break
+        first, last = DAY_WORDS[m.group(1)], DAY_WORDS[m.group(2)]
+        if first == last:
+            return None
+        days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
+    while True:
+        m = re.search(rf"\b({_DAY_ALT})\b(\s+(depan|ini))?", s)
+        if not m:
+            break
+        if m.group(1) == "minggu" and m.group(3) and not s[: m.start()].rstrip().endswith("hari"):
+            return None  # "minggu depan/ini" is next/this week, not Sunday ("hari Minggu depan")
+        consumed.append(m.group(0))
+        s = (s[: m.start()] + " " + s[m.end() :]).strip()
         days.add(DAY_WORDS[m.group(1)])
-        if m.group(2):
-            day_next = True
+        if m.group(3):
+            day_next = m.group(3)
     if take(r"\bhari\s+kerja\b"):
         days.update(range(5))
     if take(r"\b(?:akhir\s+pekan|weekend)\b"):
@@ -246,6 +278,10 @@ def parse_schedule(text: str, now: datetime) -> ParsedSchedule | None:
     if leftover:
         return None
 
+    if on_date is not None and days and not day_next and not everyday:
+        if days != {on_date.weekday()}:
+            return None  # "Senin, 2 Desember": the weekday does not match the date
+        days = set()  # the weekday only confirms the date
     kinds = sum(x for x in (on_date is not None, rel is not None, bool(days) or everyday))
     kinds += month_day is not None
     if kinds != 1:
@@ -274,6 +310,8 @@ def parse_schedule(text: str, now: datetime) -> ParsedSchedule | None:
             return None
         wd = next(iter(days))
         ahead = (wd - today.weekday()) % 7
+        if ahead == 0 and day_next == "depan":
+            ahead = 7  # "Jumat depan" said on a Friday is next week's Friday, never today
         candidate = today + timedelta(days=ahead)
         if datetime.combine(candidate, at, tzinfo=now.tzinfo) <= now:
             candidate += timedelta(days=7)

@@ -259,7 +259,12 @@ class ScheduleService:
         now = self.clock()
         async with self.db.session() as s:
             row = await s.get(Schedule, sid)
-            if row is None or row.user_id != user_id or row.purpose != PURPOSE_REMINDER:
+            if (
+                row is None
+                or row.user_id != user_id
+                or row.purpose != PURPOSE_REMINDER
+                or row.finished_at is not None  # a one-off reminder that already went out
+            ):
                 return None
             if row.paused != paused:
                 row.paused = paused

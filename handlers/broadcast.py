@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from zoneinfo import ZoneInfo
 
 from telegram import Message, Update
@@ -43,6 +44,7 @@ PENDING_WHEN = "bc_when"
 OPD_PAGE = 8
 HISTORY = 5
 CANCEL_WORDS = {"batal", "/batal", "cancel"}
+_ID = re.compile(r"[0-9]{1,18}")
 
 
 def _b(key: str, data: str, **fmt) -> Button:
@@ -221,7 +223,7 @@ async def on_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
         return
     action, args = parts[0], parts[1:]
-    if not all(a.isdigit() for a in args):
+    if not all(_ID.fullmatch(a) for a in args):  # ASCII digits that fit a database id
         await stale(update, context)
         return
     nums = [int(a) for a in args]

@@ -9,6 +9,7 @@ Dialogue states: ``reminder_when`` -> ``reminder_text``; ``tips_when`` (admins).
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ PENDING_WHEN = "reminder_when"
 PENDING_TEXT = "reminder_text"
 PENDING_TIPS = "tips_when"
 CANCEL_WORDS = {"batal", "/batal", "cancel"}
+_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits that fit a database id
 
 
 def _b(key: str, data: str, **fmt) -> Button:
@@ -117,7 +119,7 @@ async def on_button(update: Update, context: Ctx) -> None:
         await _answer(update)
         await edit(update, context, "reminder_cancelled")
         return
-    if len(parts) != 2 or parts[0] not in ("p", "r", "d") or not parts[1].isdigit():
+    if len(parts) != 2 or parts[0] not in ("p", "r", "d") or not _ID.fullmatch(parts[1]):
         await stale(update, context)
         return
     sid = int(parts[1])
@@ -149,7 +151,13 @@ async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str)
         await reply(update, context, "reminder_cancelled")
         return
     now = c.schedules.clock()
-    parsed = parse_schedule(text, now.astimezone(ZoneInfo(user.timezone)))
+    local_now = now.astimezone(ZoneInfo(user.timezone))
+    parsed = parse_schedule(text, local_now)
+    body = None
+    if parsed is None and (split := _split_inline(text)) is not None:
+        # "setiap Senin 08.00: unggah info layanan" - the schedule and the text in one go
+        parsed = parse_schedule(split[0], local_now)
+        body = split[1] if parsed is not None else None
     if parsed is None:
         await c.users.set_pending(user.telegram_id, PENDING_WHEN)
         await reply(update, context, "reminder_parse_failed", tz=_zone_word(user.timezone))
@@ -169,9 +177,18 @@ async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str)
         "tz": zone,
     }
     await c.users.set_pending(user.telegram_id, PENDING_TEXT, data)
+    if body is not None:
+        await _save(update, context, user, ParsedSchedule(parsed.rule, zone), body)
+        return
     await reply(
         update, context, "reminder_ask_text", rule=parsed.rule, tz=zone, limit=REMINDER_TEXT_MAX
     )
+
+
+def _split_inline(text: str) -> tuple[str, str] | None:
+    """Split "<schedule>: <text>" at the first colon that is not part of a time (7:30)."""
+    m = re.match(r"\s*([^\n]+?):(?!\d)\s*(\S.*)$", text, re.S)
+    return (m.group(1), m.group(2)) if m else None
 
 
 def _parsed_from(data: dict | None) -> ParsedSchedule | None:
@@ -208,6 +225,14 @@ async def on_text(update: Update, context: Ctx, user: UserView) -> None:
         await c.users.set_pending(user.telegram_id, None)
         await reply(update, context, "reminder_cancelled")
         return
+    await _save(update, context, user, parsed, text)
+
+
+async def _save(
+    update: Update, context: Ctx, user: UserView, parsed: ParsedSchedule, text: str
+) -> None:
+    """Store the reminder; a text that is too long keeps the dialogue open for a shorter one."""
+    c = core(context)
     if len(text.strip()) > REMINDER_TEXT_MAX:
         await reply(update, context, "too_long", length=len(text.strip()), limit=REMINDER_TEXT_MAX)
         return

@@ -343,3 +343,21 @@ async def test_two_processes_on_one_postgres_never_send_twice(fake, db_url):
         for core in cores:
             await core.stop_background()
             await core.close()
+
+
+async def test_tampered_ids_too_big_or_not_ascii_are_answered_politely(harness):
+    h = harness
+    await _admin(h)
+    audience, mid = await _compose(h, "Tetap draf")
+    for data in (
+        "bc:go:99999999999999999999",  # does not fit a database id
+        "bc:stop:99999999999999999999",
+        f"bc:t:{mid}:99999999999999999999:0",
+        "bc:go:²",  # a digit for str.isdigit(), not for int()
+        "bc:go:١",
+    ):
+        mark = h.fake.mark()
+        h.fake.press_button(ADMIN_ID, message_id_of(audience), data)
+        assert "tidak berlaku" in (await h.callback_answer(mark)).params["text"], data
+    assert (await h.core.outbox.get(mid)).status == "draft"
+    await h.core.users.set_pending(ADMIN_ID, None)

@@ -68,9 +68,10 @@ async def test_add_list_fire_pause_resume_delete(harness):
     assert "Belum ada pengingat" in gone.text
     assert f"reminder:{r.id}" not in await _jobs(h)
     # Someone else's (or tampered) reminder id: stale, nothing changes.
-    mark = h.fake.mark()
-    h.fake.press_button(USER, message_id_of(listing), "pg:d:424242")
-    assert "tidak berlaku" in (await h.callback_answer(mark)).params["text"]
+    for data in ("pg:d:424242", "pg:p:99999999999999999999", "pg:d:²"):
+        mark = h.fake.mark()
+        h.fake.press_button(USER, message_id_of(listing), data)
+        assert "tidak berlaku" in (await h.callback_answer(mark)).params["text"], data
 
 
 async def test_one_shot_command_zone_words_and_once_reminders(harness):
@@ -209,3 +210,38 @@ async def test_group_chats_point_to_the_private_chat(harness):
     answer = await h.say(ADMIN_ID, "/siaran", chat_id=-1001, chat_type="group")
     assert "chat pribadi" in answer.text
     assert (await h.core.users.get(ADMIN_ID)).pending is None
+
+
+async def test_schedule_and_text_in_one_message_as_the_list_suggests(harness):
+    h = harness
+    uid, _ = await _user(h, tz="Asia/Makassar")
+    empty = await h.say(USER, "/pengingat")
+    assert "setiap Senin 08.00: unggah info" in empty.text  # the example it gives ...
+    await h.press(USER, message_id_of(empty), "pg:add")
+    saved = await h.say(USER, "setiap Senin 08.00: unggah <info> layanan minggu ini")
+    assert "Pengingat disimpan" in saved.text  # ... works as written
+    assert "unggah &lt;info&gt; layanan" in saved.text and "Senin pukul 08.00 WITA" in saved.text
+    saved = await h.say(USER, "/pengingat senin-jumat 7:30: cek DM & komentar")
+    assert "Pengingat disimpan" in saved.text and "hari kerja (Senin–Jumat)" in saved.text
+    assert "pukul 07.30 WITA" in saved.text and "cek DM &amp; komentar" in saved.text
+    first, second = await h.core.schedules.list_reminders(uid)
+    assert first.text == "unggah <info> layanan minggu ini" and second.rule.days == (0, 1, 2, 3, 4)
+    assert (await h.core.users.get(USER)).pending is None
+    # Too long: said so, and the next message is taken as the (shorter) text.
+    long = await h.say(USER, "/pengingat minggu 8 malam: " + "x" * 600)
+    assert "terlalu panjang" in long.text
+    done = await h.say(USER, "Rekap mingguan")
+    assert "Pengingat disimpan" in done.text and "setiap Minggu pukul 20.00 WITA" in done.text
+
+
+async def test_a_one_off_reminder_that_went_out_cannot_be_paused_from_an_old_list(harness):
+    h = harness
+    uid, chat = await _user(h)
+    await h.say(USER, "/pengingat besok jam 9: kirim laporan")
+    [r] = await h.core.schedules.list_reminders(uid)
+    listing = await h.say(USER, "/pengingat")
+    assert await h.core.schedules.fire_reminder(r.id, r.next_at) == "sent"
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(listing), f"pg:p:{r.id}")
+    assert "tidak berlaku" in (await h.callback_answer(mark)).params["text"]
+    assert await h.core.schedules.list_reminders(uid) == []

@@ -368,6 +368,11 @@ def test_cli_broadcast_and_status(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "tidak-ada" in res.stderr
     res = runner.invoke(broadcast_app, ["status", "99"])
     assert res.exit_code == 1
+    res = runner.invoke(broadcast_app, ["status", "99999999999999999999"])  # no traceback
+    assert res.exit_code == 1 and "tidak ditemukan" in res.stderr
+    # Nobody in that OPD: refused, nothing is queued.
+    res = runner.invoke(broadcast_app, ["Halo", "--opd", "dinkes"])
+    assert res.exit_code == 1 and "siaran tidak dibuat" in res.stderr and not res.stdout
 
     async def count():
         db = Database(url)

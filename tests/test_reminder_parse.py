@@ -36,6 +36,17 @@ def p(text: str, now: datetime = NOW):
         ("tiap selasa jam 12 siang", (1,), time(12, 0)),
         ("tiap ahad jam 1 siang", (6,), time(13, 0)),
         ("setiap Senin 08.00.", (0,), time(8, 0)),
+        ("tiap senin jam 8 pagi", (0,), time(8, 0)),
+        ("setiap hari kerja 07.30", (0, 1, 2, 3, 4), time(7, 30)),
+        ("minggu 8 malam", (6,), time(20, 0)),
+        ("setiap senin 8 pagi", (0,), time(8, 0)),
+        ("setiap hari senin-jumat jam 8", (0, 1, 2, 3, 4), time(8, 0)),
+        ("senin sampai jumat jam 8", (0, 1, 2, 3, 4), time(8, 0)),
+        ("setiap senin s.d. kamis pukul 07.30", (0, 1, 2, 3), time(7, 30)),
+        ("senin s/d jumat jam 7.30", (0, 1, 2, 3, 4), time(7, 30)),
+        ("jumat-senin jam 8", (0, 4, 5, 6), time(8, 0)),
+        ("tiap hari kerja jam setengah 8", (0, 1, 2, 3, 4), time(7, 30)),
+        ("tiap senin setengah 1 siang", (0,), time(12, 30)),
     ],
 )
 def test_weekly(text, days, at):
@@ -53,6 +64,9 @@ def test_weekly(text, days, at):
         ("tiap bulan tanggal 31 jam 10", 31, time(10, 0)),
         ("tgl 5 setiap bulan jam 8.30", 5, time(8, 30)),
         ("setiap tgl. 20 pkl 14:00", 20, time(14, 0)),
+        ("tgl 25 tiap bulan jam 14:00", 25, time(14, 0)),
+        ("setiap awal bulan pukul 08.00", 1, time(8, 0)),
+        ("tiap akhir bulan jam 9", 31, time(9, 0)),  # clamped to the month's last day
     ],
 )
 def test_monthly(text, day, at):
@@ -74,7 +88,15 @@ def test_monthly(text, day, at):
         ("1 Desember 2026 pukul 9 pagi", date(2026, 12, 1), time(9, 0)),
         ("tgl 17 agustus jam 7", date(2027, 8, 17), time(7, 0)),
         ("5 des jam 10 malam", date(2026, 12, 5), time(22, 0)),
-        ("jumat depan jam 3 sore", date(2026, 11, 27), time(15, 0)),
+        # "Jumat depan" said on a Friday is next week's Friday; "Jumat ini" is today
+        ("jumat depan jam 3 sore", date(2026, 12, 4), time(15, 0)),
+        ("jumat ini jam 3 sore", date(2026, 11, 27), time(15, 0)),
+        ("jumat depan 15.00 WITA", date(2026, 12, 4), time(15, 0)),
+        ("besok pagi jam 9", date(2026, 11, 28), time(9, 0)),
+        ("besok 9 pagi", date(2026, 11, 28), time(9, 0)),
+        ("hari minggu depan jam 10", date(2026, 11, 29), time(10, 0)),
+        # a weekday that matches the date only confirms it
+        ("Senin, 30 November 2026 pukul 09.00", date(2026, 11, 30), time(9, 0)),
         ("senin depan jam 9", date(2026, 11, 30), time(9, 0)),
         # a date without a year that has passed means next year
         ("27/11 jam 08.00", date(2027, 11, 27), time(8, 0)),
@@ -129,6 +151,13 @@ def test_relative_days_use_the_named_zone():
         "senin depan dan kamis depan jam 9",
         "besok senin jam 9",
         "x" * 300,
+        "minggu depan jam 10",  # next week (which day?), not "hari Minggu depan"
+        "minggu ini jam 10",
+        "senin-senin jam 8",
+        "Selasa, 30 November 2026 pukul 09.00",  # 30 November 2026 is a Monday
+        "tiap tgl 5 pagi",  # "5 pagi" is not a time after "tgl"
+        "akhir bulan jam 9",  # monthly needs "setiap/tiap"
+        "tiap senin setengah 13",
     ],
 )
 def test_not_understood(text):
