@@ -9,9 +9,9 @@ import traceback
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import Application, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.common import Ctx, core, reply
+from handlers.common import Ctx, core, reply, stale
 
 log = logging.getLogger(__name__)
 
@@ -51,4 +51,6 @@ async def on_error(update: object, context: Ctx) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
+    # Buttons whose data no feature recognises (tampered, or from an old version of the bot).
+    app.add_handler(CallbackQueryHandler(stale))
     app.add_error_handler(on_error)

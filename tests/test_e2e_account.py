@@ -181,7 +181,7 @@ async def test_unknown_command_and_tampered_callback(harness):
     await _start(h)
     await h.fake.wait_idle()
     before = await h.core.users.get(USER)
-    for data in ("opd:s:tidak-ada", "opd:p:abc", "opd:zz", "del:maybe", "prof:x:y"):
+    for data in ("opd:s:tidak-ada", "opd:p:abc", "opd:zz", "del:maybe", "prof:x:y", "bc", "x:1"):
         mark = h.fake.mark()
         h.fake.press_button(USER, 1, data)
         ans = await h.fake.wait_for("answerCallbackQuery", after=mark)
