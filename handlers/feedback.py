@@ -42,7 +42,14 @@ from bot.feedback.service import (
     parse_date_range,
     parse_local_datetime,
 )
-from bot.feedback.templates import MAX_TOPICS, TOPIC_MAX, clean_topics
+from bot.feedback.templates import (
+    MAX_TOPICS,
+    TOPIC_MAX,
+    SurveyTemplate,
+    TemplateError,
+    clean_topics,
+    expand,
+)
 from bot.templates import html, render, render_plain
 from bot.transport import Button
 from bot.users import UserView
@@ -248,6 +255,17 @@ async def _remember(context: Ctx, telegram_id: int, step: Step, user: UserView |
     await users.set_pending(telegram_id, want, data)
 
 
+async def _forget_pending(context: Ctx, telegram_id: int, code: str) -> None:
+    """End the survey dialogue, but only if it is about session ``code``: a button of another
+    (old, closed or tampered) session must not detach typed answers from the current survey."""
+    users = core(context).users
+    user = await users.get(telegram_id)
+    if user is None or user.pending != PENDING_ANSWER:
+        return
+    if normalize_code((user.pending_data or {}).get("code")) == normalize_code(code):
+        await users.set_pending(telegram_id, None)
+
+
 async def start_deeplink(update: Update, context: Ctx, code: str) -> None:
     """``/start fb_<code>``: begin, resume, or review (edit) the participant's response."""
     tg_user = update.effective_user
@@ -272,6 +290,22 @@ async def _start_payload(update: Update, context: Ctx, user: UserView, payload: 
     await start_deeplink(update, context, payload)
 
 
+async def cmd_umpanbalik(update: Update, context: Ctx) -> None:
+    """``/umpanbalik KODE``: the code shown under the QR, typed (Telegram Desktop in the
+    training room cannot scan a QR code)."""
+    args = list(context.args or [])
+    if not is_private(update):
+        await reply(update, context, "feedback_notice", what="private_only")
+        return
+    if len(args) != 1:
+        await reply(update, context, "feedback_notice", what="umpanbalik_usage")
+        return
+    _, created = await register_user(update, context)
+    if created:
+        await reply(update, context, "privacy")
+    await start_deeplink(update, context, args[0])
+
+
 def _int(value: str | None) -> int | None:
     if value is None or not value.isdigit() or len(value) > 3:
         return None
@@ -285,21 +319,19 @@ async def on_participant_button(update: Update, context: Ctx) -> None:
         return
     parts = q.data.split(":")
     if len(parts) < 4 or parts[0] != P:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     action, code, index = parts[1], parts[2], _int(parts[3])
     arg = _int(parts[4]) if len(parts) > 4 else None
     needs_arg = action in ("a", "t", "g")
     if index is None or (needs_arg and arg is None) or normalize_code(code) is None:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     s = svc(context)
     tid = tg_user.id
     users = core(context).users
     if action == "p":
-        user = await users.get(tid)
-        if user is not None and user.pending == PENDING_ANSWER:
-            await users.set_pending(tid, None)
+        await _forget_pending(context, tid, code)
         await q.answer()
         text = render("feedback_paused", code=code, link=_link(context, code))
         await _safe_edit(update, context, text)
@@ -320,7 +352,7 @@ async def on_participant_button(update: Update, context: Ctx) -> None:
         elif action == "x":
             step = await s.submit(code, tid)
         else:
-            await _alert(update, "stale")
+            await _alert(update, "expired")
             return
     except InvalidAnswer as exc:
         await _alert(update, exc.reason, **exc.params)
@@ -341,9 +373,7 @@ async def on_participant_button(update: Update, context: Ctx) -> None:
     except FeedbackError as exc:
         await q.answer()
         if isinstance(exc, (SessionClosed, SessionNotFound, SessionNotOpen, NoResponse)):
-            user = await users.get(tid)
-            if user is not None and user.pending == PENDING_ANSWER:
-                await users.set_pending(tid, None)
+            await _forget_pending(context, tid, code)
         await _safe_edit(update, context, render("feedback_error", **_error_ctx(exc, _tz(context))))
         return
     await q.answer()
@@ -525,7 +555,7 @@ async def on_organizer_button(update: Update, context: Ctx) -> None:
         return
     parts = q.data.split(":")
     if len(parts) < 3 or parts[0] != O:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     action, arg = parts[1], ":".join(parts[2:])
     user, actor = await _actor(update, context)
@@ -546,7 +576,7 @@ async def on_organizer_button(update: Update, context: Ctx) -> None:
         return
     sv = await svc(context).get_session(arg)
     if sv is None:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     if not svc(context).can_manage(actor, sv):
         await _alert(update, "not_allowed")
@@ -571,7 +601,7 @@ async def on_organizer_button(update: Update, context: Ctx) -> None:
     elif action == "m":
         await _remind(update, context, user, sv)
     else:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
 
 
 async def _send_qr(context: Ctx, chat_id: int, sv: SessionView) -> None:
@@ -693,7 +723,15 @@ async def cmd_laporan(update: Update, context: Ctx) -> None:
 # -- creating a session step by step ----------------------------------------------------------
 
 
-def _wizard_buttons(context: Ctx, step: str) -> list[list[Button]]:
+def _question_count(tpl: SurveyTemplate, topics: list[str] | None) -> int:
+    """How many questions a session gets (per-topic questions repeat for every topic)."""
+    try:
+        return len(expand(tpl, topics or tpl.default_topics)["questions"])
+    except (TemplateError, ValueError):
+        return len(tpl.questions)
+
+
+def _wizard_buttons(context: Ctx, step: str, draft: dict | None = None) -> list[list[Button]]:
     rows: list[list[Button]] = []
     s = svc(context)
     if step == "topics":
@@ -701,7 +739,7 @@ def _wizard_buttons(context: Ctx, step: str) -> list[list[Button]]:
         rows.append([Button(btn("default_topics", n=len(default)), f"{O}:w:topics:default")])
     elif step == "template":
         for tid, tpl in sorted(s.templates().items(), key=lambda kv: kv[0] != "default"):
-            n = len(tpl.questions)
+            n = _question_count(tpl, (draft or {}).get("topics"))
             rows.append([Button(btn("template", title=tpl.title, n=n), f"{O}:w:template:{tid}")])
     elif step == "anonymous":
         rows.append(
@@ -739,9 +777,12 @@ async def _wizard_prompt(
     error: str | None = None,
     *,
     as_edit: bool = False,
+    draft: dict | None = None,
 ) -> None:
+    if draft is None:
+        draft = (user.pending_data or {}).get("draft") if user.pending == PENDING_WIZARD else None
     text = _wizard_text(context, step, user, error)
-    rows = _wizard_buttons(context, step)
+    rows = _wizard_buttons(context, step, draft)
     if as_edit and update.callback_query is not None:
         await _safe_edit(update, context, text, rows)
     else:
@@ -767,7 +808,7 @@ async def _wizard_advance(
     users = core(context).users
     if nxt is not None:
         await users.set_pending(user.telegram_id, PENDING_WIZARD, {"step": nxt, "draft": draft})
-        await _wizard_prompt(update, context, user, nxt, as_edit=as_edit)
+        await _wizard_prompt(update, context, user, nxt, as_edit=as_edit, draft=draft)
         return
     await users.set_pending(user.telegram_id, None)
     try:
@@ -813,7 +854,7 @@ async def _wizard_button(update: Update, context: Ctx, user: UserView, arg: str)
         return
     step = data.get("step")
     if step is None or step != step_arg:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     draft = dict(data.get("draft") or {})
     if value == "skip" and step in OPTIONAL_STEPS:
@@ -827,7 +868,7 @@ async def _wizard_button(update: Update, context: Ctx, user: UserView, arg: str)
     elif step == "closes" and value == "none":
         draft["closes"] = None
     else:
-        await _alert(update, "stale")
+        await _alert(update, "expired")
         return
     await q.answer()
     await _wizard_advance(update, context, user, draft, step, as_edit=True)
@@ -841,8 +882,9 @@ async def on_wizard_text(update: Update, context: Ctx, user: UserView) -> None:
     if step not in WIZARD_STEPS:
         await core(context).users.set_pending(user.telegram_id, None)
         return
-    if msg is None or msg.text is None:
-        await _wizard_prompt(update, context, user, step)
+    if msg is None or msg.text is None:  # a sticker, photo...: re-ask, saying why
+        error = render_plain("feedback_wizard_error", what="not_text")
+        await _wizard_prompt(update, context, user, step, error)
         return
     text = msg.text.strip()
     error = None
@@ -910,6 +952,7 @@ async def _purge_job(context: Ctx) -> None:
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("sesi", cmd_sesi))
     app.add_handler(CommandHandler("laporan", cmd_laporan))
+    app.add_handler(CommandHandler("umpanbalik", cmd_umpanbalik))
     app.add_handler(CallbackQueryHandler(on_participant_button, pattern=rf"^{P}:"))
     app.add_handler(CallbackQueryHandler(on_organizer_button, pattern=rf"^{O}:"))
     register_pending(PENDING_ANSWER, on_answer_text)

@@ -348,3 +348,63 @@ async def test_sesi_organizer_wizard_qr_and_reminder(harness):
     foreign = await h.core.feedback.create_session("Milik admin")
     refused = await h.say(ORG, f"/sesi {foreign.code}")
     assert "hanya untuk penyelenggara" in _text(refused)
+
+
+async def test_typed_code_tampered_buttons_and_stickers(harness):
+    """/umpanbalik KODE (no camera to scan the QR) for a brand-new user; a button of another
+    session must not detach the current survey; a sticker re-asks with the buttons."""
+    h = harness
+    sv = await h.core.feedback.create_session("Kelas <b>A</b> & B", template_id="singkat")
+    code = sv.code
+    usage = await h.say(P1, "/umpanbalik")
+    assert "/umpanbalik AB3CDE" in _text(usage)
+    mark = h.fake.mark()
+    h.fake.send_message(P1, f"/umpanbalik {code.lower()}", first_name="Baru")
+    q = await h.fake.wait_for(
+        "sendMessage", chat_id=P1, after=mark, predicate=lambda c: "1/5" in _text(c)
+    )
+    assert "Kelas &lt;b&gt;A&lt;/b&gt; &amp; B" in _text(q)
+    assert (await h.core.users.get(P1)) is not None  # registered on the way
+    # a tampered/old button of an unknown session: polite, and the survey stays attached
+    gone = await _press(h, P1, q, "fb:a:ZZZZZZ:0:1")
+    assert "tidak ditemukan" in _text(gone)
+    sticker_mark = h.fake.mark()
+    h.fake.send_media(P1, "sticker")
+    reask = await h.fake.wait_for("sendMessage", chat_id=P1, after=sticker_mark)
+    assert "teks atau tombol" in _text(reask) and "1/5" in _text(reask)
+    assert any(d == f"fb:a:{code}:0:5" for _, d in buttons_of(reask))
+    q = await h.say(P1, "4")  # typed answers still reach the survey
+    assert "2/5" in _text(q)
+    assert (await _answers(h, code))["keseluruhan"] == (4, None)
+    # unparsable data: a generic "expired" answer, nothing edited
+    mark = h.fake.mark()
+    h.fake.press_button(P1, message_id_of(q), f"fb:a:{code}:1:x")
+    ans = await h.fake.wait_for("answerCallbackQuery", after=mark)
+    assert "tidak berlaku" in ans.params.get("text", "")
+    await h.fake.wait_idle()
+    assert not [c for c in h.fake.calls[mark:] if c.method == "editMessageText"]
+    empty = await _reply_with(h, P2, "/start fb_", "tidak ditemukan")
+    assert "<b></b>" not in _text(empty)  # no empty code in bold
+
+
+async def test_wizard_odd_dates_sticker_and_question_count(harness):
+    h = harness
+    listing = await h.say(ADMIN_ID, "/sesi")
+    await h.press(ADMIN_ID, message_id_of(listing), "fbo:n:-")
+    mark = h.fake.mark()
+    h.fake.send_media(ADMIN_ID, "sticker")
+    reask = await h.fake.wait_for("sendMessage", chat_id=ADMIN_ID, after=mark)
+    assert "hanya bisa membaca teks" in _text(reask) and "judul" in _text(reask)
+    await h.say(ADMIN_ID, "Pelatihan Tapsel")
+    prompt = await h.say(ADMIN_ID, "1-2 Desember 2026")
+    assert "Tempat" in _text(prompt)
+    await h.say(ADMIN_ID, "-")
+    await h.say(ADMIN_ID, "-")
+    prompt = await h.say(ADMIN_ID, "Strategi\nCanva")
+    # the default questionnaire repeats its topic question: 6 + 2 topics + 3 = 11 questions
+    assert ("📝 Evaluasi Pelatihan (11 pertanyaan)", "fbo:w:template:default") in buttons_of(prompt)
+    prompt = await _press(h, ADMIN_ID, prompt, "fbo:w:template:default")
+    prompt = await _press(h, ADMIN_ID, prompt, "fbo:w:anonymous:0")
+    card = await h.say(ADMIN_ID, "3 Desember 2099 pukul 17.00")
+    assert "01-12-2026 s.d. 02-12-2026" in _text(card) and "03-12-2099 17:00" in _text(card)
+    assert "11 pertanyaan" in _text(card)

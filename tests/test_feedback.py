@@ -629,3 +629,87 @@ async def test_session_row_keeps_frozen_questionnaire(svc, tmp_path):
         row = await s.scalar(select(FeedbackSession).where(FeedbackSession.code == sv.code))
         assert row.questionnaire["questions"][0]["key"] == "keseluruhan"
         assert len(row.salt) == 32
+
+
+# --------------------------------------------------------------------------- regressions
+
+
+def test_dates_typed_the_way_organizers_write_them():
+    d = date
+    assert parse_date_range("1 Des 2026") == (d(2026, 12, 1), None)
+    assert parse_date_range("2026/12/01") == (d(2026, 12, 1), None)
+    assert parse_date_range("1/12/26") == (d(2026, 12, 1), None)
+    assert parse_date_range("1-12-2026 s.d 2-12-2026") == (d(2026, 12, 1), d(2026, 12, 2))
+    assert parse_date_range("01/12/2026-02/12/2026") == (d(2026, 12, 1), d(2026, 12, 2))
+    assert parse_date_range("1-12-2026 sd 2-12-2026") == (d(2026, 12, 1), d(2026, 12, 2))
+    assert parse_date_range("1-2 Desember 2026") == (d(2026, 12, 1), d(2026, 12, 2))
+    assert parse_date_range("30 November s/d 2 Desember 2026") == (
+        d(2026, 11, 30),
+        d(2026, 12, 2),
+    )
+    assert parse_date_range("30 Des - 2 Jan 2027") == (d(2026, 12, 30), d(2027, 1, 2))
+    assert parse_date_range("5-3 Desember 2026") is None  # ends before it starts
+    assert parse_date_range("31-02-2026") is None and parse_date_range("1 Desemberr 2026") is None
+    wita = ZoneInfo("Asia/Makassar")
+    want = datetime(2026, 12, 2, 17, tzinfo=wita)
+    assert parse_local_datetime("2 Desember 2026 pukul 17.00", wita) == want
+    assert parse_local_datetime("2026-12-02T17:00", wita) == want
+    assert parse_local_datetime("2 Des 2026, 17.00 WITA", wita) == want
+    assert parse_local_datetime("02-12-2026", wita) == datetime(2026, 12, 2, 23, 59, tzinfo=wita)
+    assert parse_local_datetime("02-12-2026 25:00", wita) is None
+
+
+def test_typed_answers_drop_control_characters_and_take_choice_numbers():
+    tpl = load_template(KNOWLEDGE / "surveys", "default")
+    qs = {q["key"]: q for q in expand(tpl, TOPICS5)["questions"]}
+    assert parse_text(qs["saran"], "a\x00b\x0bc\r\nd") == (None, "abc\nd")
+    # "3" at a single choice is the third choice, not a "Lainnya: 3" answer
+    assert parse_text(qs["paling_bermanfaat"], "3") == ("t3", None)
+    assert parse_text(qs["paling_bermanfaat"], "9") == (None, "9")  # no 9th choice: other
+
+
+async def test_reports_survive_math_signs_and_control_characters(svc):
+    sv = await svc.create_session(
+        "Biaya $5 dan $10", template_id="singkat", topics=[r"Rumus $\foo$"]
+    )
+    await fill(
+        svc,
+        sv.code,
+        8,
+        {"keseluruhan": 4, "penerapan": 4, "rekomendasi": 9, "saran": "ok"},
+    )
+    # text that reached the database another way (older rows, the CLI, imports)
+    async with svc.db.session() as s:
+        await s.execute(
+            update(FeedbackAnswer).where(FeedbackAnswer.key == "saran").values(text="ok\x0bsip")
+        )
+    data = await svc.report_data(sv.code)
+    sm = report.summarize(data)
+    png = report.chart_png([sm])  # mathtext would fail on "\foo"
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    wb = load_workbook(io.BytesIO(report.xlsx_bytes(data, sm, tz=svc.settings.tz)))
+    raw = list(wb["Jawaban"].iter_rows(values_only=True))
+    assert raw[1][-1] == "oksip"
+
+
+def test_cli_writes_politely_and_reads_typed_dates(db_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(KNOWLEDGE))
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    from bot.feedback.cli import feedback_app as app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["new", "--title", "Tanggal", "--start", "1 Desember 2026"])
+    assert res.exit_code == 0, res.output
+    code = next(line.split()[-1] for line in res.output.splitlines() if line.startswith("Kode:"))
+    for args in (
+        ["export", code, "-o", str(tmp_path / "tidak-ada" / "x.xlsx")],
+        ["export", code, "-o", str(tmp_path)],
+        ["report", code, "--png", str(tmp_path / "tidak-ada" / "g.png")],
+        ["qr", code, "--bot", "opdbot", "-o", str(tmp_path / "tidak-ada" / "q.png")],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 1, (args, res.output)
+        assert "Tidak bisa menulis berkas" in res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)

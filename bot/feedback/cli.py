@@ -59,12 +59,24 @@ def _run(fn: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _parse_date(value: str | None, name: str) -> date | None:
+    """YYYY-MM-DD, or the forms organizers type in chat (01-12-2026, 1 Desember 2026)."""
+    from bot.feedback.service import parse_date
+
     if not value:
         return None
+    day = parse_date(value)
+    if day is None:
+        raise typer.BadParameter(f"{name}: format tanggal YYYY-MM-DD, mis. 2026-12-01")
+    return day
+
+
+def _write(path: Path, blob: bytes) -> None:
+    """Write an output file; a missing folder or a directory path is a polite error."""
     try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{name}: format tanggal YYYY-MM-DD, mis. 2026-12-01") from None
+        path.write_bytes(blob)
+    except OSError as exc:
+        typer.echo(f"Tidak bisa menulis berkas {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _parse_time(value: str | None, name: str, settings: Settings) -> datetime | None:
@@ -219,7 +231,7 @@ def qr(
 
     sv, png = _run(go)
     output = output or Path(f"qr-{sv.code}.png")
-    output.write_bytes(png)
+    _write(output, png)
     typer.echo(f"QR sesi {sv.code} disimpan di {output} ({len(png)} bita).")
     typer.echo(f"Tautan: https://t.me/{username}?start={sv.deeplink_payload}")
 
@@ -240,7 +252,7 @@ def export(
     data = _run(lambda core: core.feedback.report_data(code))
     blob = xlsx_bytes(data, tz=settings.tz) if fmt == "xlsx" else csv_bytes(data, tz=settings.tz)
     output = output or Path(f"umpan-balik-{data.session.code}.{fmt}")
-    output.write_bytes(blob)
+    _write(output, blob)
     typer.echo(f"{len(data.responses)} respons diekspor ke {output}.")
 
 
@@ -278,7 +290,7 @@ def report(
         for tx in sm.texts:
             typer.echo(f"  {tx.label}: {len(tx.texts)} jawaban teks")
     if png is not None:
-        png.write_bytes(chart_png(summaries))
+        _write(png, chart_png(summaries))
         typer.echo(f"Grafik disimpan di {png}.")
 
 

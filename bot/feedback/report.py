@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import textwrap
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,9 @@ from zoneinfo import ZoneInfo
 import matplotlib
 
 matplotlib.use("Agg")
+# Titles, topics and labels are user text: "$5 dan $10" must stay literal, never mathtext
+# (which would garble it, or fail on a stray backslash). Only this module draws charts.
+matplotlib.rcParams["text.parse_math"] = False
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -43,6 +47,8 @@ from bot.models.feedback import (  # noqa: E402
 )
 
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# What openpyxl refuses in cell text (IllegalCharacterError): C0 controls except tab/LF/CR.
+ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 STATUS_LABELS = {STATUS_SUBMITTED: "terkirim", "in_progress": "belum selesai"}
 
 
@@ -308,7 +314,7 @@ def chart_png(summaries: list[Summary], *, dpi: int = 110) -> bytes:
             )
     ax.set_yticks(range(len(labels)))
     ax.set_yticklabels([_wrap_label(lab) for lab in labels], fontsize=9)
-    ax.invert_yaxis()
+    ax.set_ylim(max(len(labels), 1) - 0.5, -0.5)  # first item on top; room even with no bars
     ax.set_xlim(0, 5.9)
     ax.set_xticks([1, 2, 3, 4, 5])
     ax.axvline(3, color="#999999", linewidth=0.8, linestyle=":")
@@ -335,6 +341,16 @@ def chart_png(summaries: list[Summary], *, dpi: int = 110) -> bytes:
         )
     if not labels:
         ax.text(2.9, 0, "Belum ada penilaian", ha="center", va="center")
+    elif not any(r.mean is not None for sm in summaries for r in sm.ratings):
+        ax.text(
+            2.9,
+            (len(labels) - 1) / 2,
+            "Belum ada respons terkirim",
+            ha="center",
+            va="center",
+            fontsize=12,
+            color="#666666",
+        )
 
     if ax_nps is not None:
         ys = list(range(n_sessions))
@@ -408,6 +424,8 @@ class _Sheet:
 
         out: list[Any] = []
         for value in values:
+            if isinstance(value, str):  # control characters are not allowed in XLSX
+                value = ILLEGAL_XLSX.sub("", value)
             plain = isinstance(value, (int, float)) or value is None
             if plain and style is None:
                 out.append(value)

@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -330,10 +331,19 @@ def parse_button(q: dict[str, Any], raw: int) -> tuple[Any, str | None]:
     raise InvalidAnswer("use_buttons")
 
 
+# Control characters (except tab and newline) break exports (XLSX refuses them) and
+# PostgreSQL refuses NUL in text: never stored.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_controls(text: str) -> str:
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def parse_text(q: dict[str, Any], raw: str) -> tuple[Any, str | None]:
     """A typed answer -> (value, text). Numbers are accepted for rating/nps, a choice's exact
     label (or its number) for single choice, anything for free text and "Lainnya"."""
-    text = (raw or "").strip()
+    text = strip_controls(raw or "").strip()
     t = q["type"]
     if not text:
         raise InvalidAnswer("empty")
@@ -351,6 +361,9 @@ def parse_text(q: dict[str, Any], raw: str) -> tuple[Any, str | None]:
         for c in q["choices"]:
             if c["label"].casefold() == folded:
                 return c["id"], None
+        number = text.rstrip(".")
+        if number.isdigit() and 1 <= int(number) <= len(q["choices"]):  # "3": the third one
+            return q["choices"][int(number) - 1]["id"], None
         if q.get("allow_other"):
             limit = int(q.get("other_max_length") or 200)
             if len(text) > limit:
@@ -366,49 +379,102 @@ def parse_text(q: dict[str, Any], raw: str) -> tuple[Any, str | None]:
     raise InvalidAnswer("use_buttons")
 
 
-DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y")
-RANGE_SEPARATORS = (" s.d. ", " s/d ", " sd ", " sampai ", " hingga ", " - ", " – ")
+MONTHS = {
+    "januari": 1, "jan": 1, "january": 1,
+    "februari": 2, "pebruari": 2, "feb": 2, "february": 2,
+    "maret": 3, "mar": 3, "march": 3,
+    "april": 4, "apr": 4,
+    "mei": 5, "may": 5,
+    "juni": 6, "jun": 6, "june": 6,
+    "juli": 7, "jul": 7, "july": 7,
+    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8,
+    "september": 9, "sep": 9, "sept": 9,
+    "oktober": 10, "okt": 10, "oct": 10, "october": 10,
+    "november": 11, "nopember": 11, "nov": 11, "nop": 11,
+    "desember": 12, "des": 12, "dec": 12, "december": 12,
+}  # fmt: skip
+_YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_DMY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})")
+_D_MONTH_Y = re.compile(r"(\d{1,2})\s*([a-z]+)\.?,?\s*(\d{4})?")
+# Between two dates: "s.d.", "s/d", "sd", "sampai (dengan)", "hingga", dashes.
+_RANGE_SEP = re.compile(
+    r"\s*(?:(?<![a-z])s\.?\s?d\.?(?![a-z])|s/d|sampai(?:\s+dengan)?|hingga|[-–—]|\bto\b)\s*"
+)
+_CLOCK = re.compile(
+    r"(?:^|\s)(?:pukul|pkl\.?|jam)?\s*(\d{1,2})[:.](\d{2})(?:\s*(?:wib|wita|wit))?$"
+)
 
 
-def parse_date(text: str) -> date | None:
-    text = text.strip()
-    for fmt in DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
+def _day(year: int, month: int, day: int) -> date | None:
+    if year < 100:
+        year += 2000
+    if not 2000 <= year <= 2099:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_date(text: str, *, default_year: int | None = None) -> date | None:
+    """'2026-12-01', '01-12-2026', '1/12/26', '1.12.2026', '1 Desember 2026', '1 Des 2026'.
+
+    ``default_year`` completes '1 Desember' (the start of '1 Desember - 2 Januari 2027')."""
+    text = " ".join(text.split()).lower().strip(" ,")
+    if m := _YMD.fullmatch(text):
+        return _day(int(m[1]), int(m[2]), int(m[3]))
+    if m := _DMY.fullmatch(text):
+        return _day(int(m[3]), int(m[2]), int(m[1]))
+    if (m := _D_MONTH_Y.fullmatch(text)) and m[2] in MONTHS:
+        year = int(m[3]) if m[3] else default_year
+        return _day(year, MONTHS[m[2]], int(m[1])) if year else None
     return None
 
 
 def parse_date_range(text: str) -> tuple[date, date | None] | None:
-    """'2026-12-01', '01-12-2026 s.d. 02-12-2026', '1/12/2026 - 2/12/2026' -> (start, end)."""
-    raw = " " + " ".join(text.split()).lower() + " "
-    for sep in RANGE_SEPARATORS:
-        if sep in raw:
-            left, right = raw.split(sep, 1)
-            start, end = parse_date(left), parse_date(right)
-            if start is None or end is None or end < start:
-                return None
-            return start, end
-    start = parse_date(raw)
-    return (start, None) if start else None
+    """One date or a range: '01-12-2026 s.d. 02-12-2026', '1/12/2026-2/12/2026',
+    '1-2 Desember 2026', '30 November s/d 2 Desember 2026' -> (start, end or None)."""
+    raw = " ".join(text.split()).lower().strip(" .")
+    single = parse_date(raw)
+    if single is not None:
+        return single, None
+    for m in _RANGE_SEP.finditer(raw):
+        left, right = raw[: m.start()].strip(), raw[m.end() :].strip()
+        if not left or not right:
+            continue
+        end = parse_date(right)
+        if end is None:
+            continue
+        start = parse_date(left, default_year=end.year)
+        if start is None and left.isdigit():  # '1-2 Desember 2026': month and year of the end
+            start = _day(end.year, end.month, int(left))
+        if start is None:
+            continue
+        if start > end and start.month > end.month and not re.search(r"\d{4}", left):
+            start = _day(end.year - 1, start.month, start.day)  # '30 Des - 2 Jan 2027'
+        if start is None or end < start:
+            return None
+        return start, end
+    return None
 
 
 def parse_local_datetime(text: str, tz) -> datetime | None:
-    """'2026-12-01 17:00' or '01-12-2026 17.00' in zone ``tz`` -> aware datetime."""
-    text = " ".join(text.replace("T", " ").split())
-    parts = text.split(" ")
-    if len(parts) != 2:
-        return None
-    day = parse_date(parts[0])
-    clock = parts[1].replace(".", ":")
-    try:
-        t = datetime.strptime(clock, "%H:%M").time()
-    except ValueError:
-        return None
+    """'02-12-2026 17:00', '2 Desember 2026 pukul 17.00', '2026-12-02T17:00' in zone ``tz``
+    -> aware datetime; a date alone means the end of that day (23:59)."""
+    text = re.sub(r"(\d)T(\d)", r"\1 \2", text)
+    text = " ".join(text.split()).lower().strip(" .")
+    clock = _CLOCK.search(text)
+    if clock is not None:
+        hour, minute = int(clock[1]), int(clock[2])
+        if hour > 23 or minute > 59:
+            return None
+        day = parse_date(text[: clock.start()].strip(" ,"))
+    else:
+        hour, minute = 23, 59
+        day = parse_date(text)
     if day is None:
         return None
-    return datetime.combine(day, t).replace(tzinfo=tz)
+    return datetime.combine(day, time(hour, minute)).replace(tzinfo=tz)
 
 
 def qr_png(url: str, title: str, code: str) -> bytes:
@@ -437,7 +503,7 @@ def qr_png(url: str, title: str, code: str) -> bytes:
     lines = _wrap(probe, title, title_font, width - 80)[:4]
     line_h = 52
     top = 40 + line_h * len(lines) + 20
-    height = top + qr_img.height + 190
+    height = top + qr_img.height + 235
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
     y = 40
@@ -453,6 +519,10 @@ def qr_png(url: str, title: str, code: str) -> bytes:
     y += 80
     w = draw.textlength(url, font=small_font)
     draw.text(((width - w) / 2, y), url, fill="#333333", font=small_font)
+    y += 45  # no camera (Telegram Desktop in the room): the code can be typed
+    hint = f"atau ketik di bot: /umpanbalik {code}"
+    w = draw.textlength(hint, font=small_font)
+    draw.text(((width - w) / 2, y), hint, fill="#333333", font=small_font)
     out = io.BytesIO()
     img.save(out, format="PNG", optimize=True)
     return out.getvalue()
@@ -506,7 +576,7 @@ def _session_view(row: FeedbackSession) -> SessionView:
 def _clean(value: str | None, limit: int) -> str | None:
     if value is None:
         return None
-    value = " ".join(str(value).split())
+    value = " ".join(strip_controls(str(value)).split())
     if len(value) > limit:
         raise SessionInputError(f"teks terlalu panjang ({len(value)} karakter, maks. {limit})")
     return value or None

@@ -184,7 +184,7 @@ def clean_topics(topics: list[str]) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for t in topics:
-        t = " ".join(str(t).split())
+        t = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", str(t)).split())
         if not t:
             continue
         if len(t) > TOPIC_MAX:
