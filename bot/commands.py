@@ -18,6 +18,7 @@ COMMANDS: list[Command] = [
     Command("materi", "Jelajahi materi pelatihan", "Browse the training material"),
     Command("tanya", "Ajukan pertanyaan (di grup)", "Ask a question (in groups)"),
     Command("pengingat", "Pengingat jadwal unggah", "Posting reminders"),
+    Command("umpanbalik", "Isi umpan balik pelatihan (KODE)", "Training feedback (CODE)"),
     Command("langganan", "Atur tips dan pengingat kalender", "Tips and calendar reminders"),
     Command("profil", "Lihat dan ubah profil", "View and change your profile"),
     Command("privasi", "Pemberitahuan privasi", "Privacy notice"),

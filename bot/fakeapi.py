@@ -627,6 +627,24 @@ class FakeTelegram:
             self._store(message)
             return self._queue({"message": message})
 
+    def edit_message(
+        self, user_id: int, message_id: int, text: str, *, chat_id: int | None = None
+    ) -> dict:
+        """The user edits one of their earlier messages; returns the queued ``edited_message``."""
+        with self._lock:
+            chat_key = chat_id if chat_id is not None else user_id
+            original = self._messages.get(chat_key, {}).get(message_id)
+            if original is None or original.get("from", {}).get("id") != user_id:
+                raise ValueError(f"no message {message_id} of user {user_id} in chat {chat_key}")
+            edited = dict(original, text=text, edit_date=int(time.time()))
+            entities = _user_entities(text)
+            if entities:
+                edited["entities"] = entities
+            else:
+                edited.pop("entities", None)
+            self._store(edited)
+            return self._queue({"edited_message": edited})
+
     def send_media(
         self,
         user_id: int,

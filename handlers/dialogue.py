@@ -73,11 +73,19 @@ async def on_private_command(update: Update, context: Ctx) -> None:
 
 def register(app: Application) -> None:
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, on_private_command), group=-1
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.COMMAND,
+            on_private_command,
+        ),
+        group=-1,
     )
     app.add_handler(
         MessageHandler(
-            filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+            # New messages only: an edited earlier message is not a new answer or question.
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & ~filters.COMMAND
+            & ~filters.StatusUpdate.ALL,
             on_private_message,
         )
     )

@@ -249,3 +249,19 @@ async def test_a_command_ends_a_half_finished_dialogue(harness):
     answer = await h.say(USER, "cara pasang 2fa di instagram")
     assert "Nama Anda sekarang" not in answer.params["text"]
     assert (await h.core.users.get(USER)).name == "Nyoman"
+
+
+async def test_edited_messages_are_not_new_answers(harness):
+    h = harness
+    _, opd_q = await _start(h)
+    await h.press(USER, message_id_of(opd_q), "opd:o", method="editMessageText")
+    mark = h.fake.mark()
+    first = h.fake.send_message(USER, "Puskesmas Kediri")
+    saved = await h.next_call(USER, after=mark)
+    assert "Puskesmas Kediri" in saved.params["text"]
+    await h.fake.wait_idle()
+    mark = h.fake.mark()
+    h.fake.edit_message(USER, first["message"]["message_id"], "Puskesmas Kediri I")
+    await h.fake.wait_idle()
+    assert [c for c in h.fake.calls[mark:] if c.method == "sendMessage"] == []
+    assert (await h.core.users.get(USER)).opd_name == "Puskesmas Kediri"
