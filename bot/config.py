@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: str | None = None
     feedback_retention_days: int = Field(default=180, ge=1)
+    feedback_secret: str | None = None
     log_level: str = "INFO"
 
     @field_validator("telegram_bot_token")

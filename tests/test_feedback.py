@@ -713,3 +713,13 @@ def test_cli_writes_politely_and_reads_typed_dates(db_url, tmp_path, monkeypatch
         assert res.exit_code == 1, (args, res.output)
         assert "Tidak bisa menulis berkas" in res.output
         assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_respondent_hash_with_a_secret_is_not_recomputable_from_the_database_alone():
+    from bot.feedback.service import respondent_hash
+
+    plain = respondent_hash("garam", "ABC123", 42)
+    keyed = respondent_hash("garam", "ABC123", 42, "rahasia-server")
+    assert plain != keyed
+    assert keyed == respondent_hash("garam", "ABC123", 42, "rahasia-server")
+    assert keyed != respondent_hash("garam", "ABC123", 42, "rahasia-lain")

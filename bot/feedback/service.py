@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import io
 import re
 import secrets
@@ -264,8 +265,14 @@ def deep_link(code: str, bot_username: str) -> str:
     return f"https://t.me/{bot_username.lstrip('@')}?start={DEEPLINK_PREFIX}{code}"
 
 
-def respondent_hash(salt: str, code: str, telegram_id: int) -> str:
-    return hashlib.sha256(f"{salt}:{code}:{telegram_id}".encode()).hexdigest()
+def respondent_hash(salt: str, code: str, telegram_id: int, secret: str | None = None) -> str:
+    """One participant of one session, without storing who. With FEEDBACK_SECRET set (kept
+    outside the database) the hash is an HMAC, so a copy of the database alone cannot be used
+    to recompute it for known Telegram ids."""
+    message = f"{salt}:{code}:{telegram_id}".encode()
+    if secret:
+        return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    return hashlib.sha256(message).hexdigest()
 
 
 def _choice_label(q: dict[str, Any], choice_id: str) -> str:
@@ -879,7 +886,7 @@ class FeedbackService:
                     raise SessionNotFound(code=code)
                 known = self._frozen[code_n] = (row[0], row[1], row[2])
             sid, salt, questionnaire = known
-            rhash = respondent_hash(salt, code_n, telegram_id)
+            rhash = respondent_hash(salt, code_n, telegram_id, self.settings.feedback_secret)
             rows = (
                 await s.execute(
                     select(
@@ -1304,7 +1311,8 @@ class FeedbackService:
                 )
             ).all()
             hashes = [
-                (sid, respondent_hash(salt, code, telegram_id)) for sid, code, salt in sessions
+                (sid, respondent_hash(salt, code, telegram_id, self.settings.feedback_secret))
+                for sid, code, salt in sessions
             ]
             n = 0
             for sid, rhash in hashes:
