@@ -242,3 +242,18 @@ async def test_greetings_and_thanks_are_not_questions(harness):
     thanks = await h.say(USER, "makasih ya kak 🙏")
     assert "Sama-sama" in thanks.params["text"]
     assert await _logs(h) == []  # pleasantries stay out of the question log and /celah
+
+
+async def test_two_close_entries_ask_which_was_meant(harness):
+    h = harness
+    await _register(h)
+    ans = await h.say(USER, "canva")
+    assert "Maksud Anda yang mana" in ans.params["text"]
+    choices = [d for _, d in buttons_of(ans) if d.startswith("kb:e:")]
+    assert len(choices) >= 2
+    picked = await h.press(USER, message_id_of(ans), choices[1], method="sendMessage")
+    entry_id = choices[1].split(":")[2]
+    assert h.core.qa.kb.get(entry_id).title in picked.params["text"]
+    log = (await _logs(h))[-1]
+    assert log.answered and log.entry_id == entry_id  # the user's choice is recorded
+    assert any(d.startswith("kb:v:") for _, d in buttons_of(picked))
