@@ -125,6 +125,7 @@ class HandoffView:
     helpdesk_chat_id: int
     helpdesk_message_id: int | None
     status: str
+    new: bool = True  # False: this question had already been forwarded
 
 
 @dataclass
@@ -257,6 +258,20 @@ class QAService:
             row = await self._own_question(s, log_id, user)
             if row is None:
                 return None
+            old = await s.scalar(
+                select(Handoff).where(Handoff.question_id == row.id).order_by(Handoff.id).limit(1)
+            )
+            if old is not None:  # a double tap: forward each question once
+                return HandoffView(
+                    old.id,
+                    old.question,
+                    old.user_id,
+                    user.chat_id,
+                    old.helpdesk_chat_id,
+                    old.helpdesk_message_id,
+                    old.status,
+                    new=False,
+                )
             h = Handoff(
                 question_id=row.id,
                 user_id=user.id,
@@ -268,6 +283,13 @@ class QAService:
             return HandoffView(
                 h.id, h.question, user.id, user.chat_id, h.helpdesk_chat_id, None, h.status
             )
+
+    async def cancel_handoff(self, handoff_id: int) -> None:
+        """Forget a handoff whose question could not be delivered to the helpdesk chat."""
+        async with self.db.session() as s:
+            h = await s.get(Handoff, handoff_id)
+            if h is not None:
+                await s.delete(h)
 
     async def set_handoff_message(self, handoff_id: int, message_id: int) -> None:
         async with self.db.session() as s:
@@ -353,6 +375,12 @@ class QAService:
 
     @staticmethod
     def gaps_csv(groups: list[GapGroup]) -> bytes:
+        """The report as CSV (UTF-8 with BOM for Excel). Free text typed by users that a
+        spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote."""
+
+        def cell(text: str) -> str:
+            return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(
@@ -374,8 +402,8 @@ class QAService:
                     g.unanswered,
                     g.downvoted,
                     g.last_asked.isoformat(timespec="minutes"),
-                    " | ".join(g.questions),
-                    " | ".join(g.comments),
+                    cell(" | ".join(g.questions)),
+                    cell(" | ".join(g.comments)),
                 ]
             )
         return buf.getvalue().encode("utf-8-sig")

@@ -101,7 +101,7 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         return
     users = core(context).users
     action = parts[0]
-    if action == "p" and len(parts) == 2 and parts[1].isdigit():
+    if action == "p" and len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
         await answer(update)
         await send_opd_question(update, context, page=int(parts[1]), as_edit=True)
     elif action == "s" and len(parts) == 2:
@@ -154,7 +154,18 @@ def _role_label(role: str) -> str:
     }.get(role, "Admin media sosial OPD")
 
 
+async def _private_only(update: Update, context: Ctx) -> bool:
+    """Personal data is shown and changed in the private chat only, never in a group (where
+    anyone could read it, or press the buttons)."""
+    if is_private(update):
+        return True
+    await reply(update, context, "group_start", bot_username=core(context).bot_username)
+    return False
+
+
 async def cmd_profile(update: Update, context: Ctx) -> None:
+    if not await _private_only(update, context):
+        return
     user = await current_user(update, context)
     if user is None:
         await reply(update, context, "not_registered")
@@ -180,7 +191,7 @@ async def cmd_profile(update: Update, context: Ctx) -> None:
 async def on_profile_button(update: Update, context: Ctx) -> None:
     parts = callback_parts(update, "prof")
     user = await current_user(update, context)
-    if parts is None or user is None or len(parts) != 1:
+    if parts is None or user is None or len(parts) != 1 or not is_private(update):
         await stale(update, context)
         return
     if parts[0] == "name":
@@ -210,6 +221,8 @@ async def cmd_privacy(update: Update, context: Ctx) -> None:
 
 
 async def cmd_delete(update: Update, context: Ctx) -> None:
+    if not await _private_only(update, context):
+        return
     user = await current_user(update, context)
     if user is None:
         await reply(update, context, "not_registered")
@@ -226,7 +239,8 @@ async def cmd_delete(update: Update, context: Ctx) -> None:
 async def on_delete_button(update: Update, context: Ctx) -> None:
     parts = callback_parts(update, "del")
     user = await current_user(update, context)
-    if parts is None or user is None or parts not in (["yes"], ["no"]):
+    bad = parts not in (["yes"], ["no"])
+    if bad or user is None or not is_private(update):
         await stale(update, context)
         return
     if parts == ["yes"]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.labels import label
@@ -144,12 +145,18 @@ async def edit(
     q = update.callback_query
     assert q is not None and q.message is not None
     text = render(template, **ctx)
-    await context.bot.edit_message_text(
-        chat_id=q.message.chat.id,
-        message_id=q.message.message_id,
-        text=split_message(text)[0],
-        reply_markup=keyboard(buttons),
-    )
+    try:
+        await context.bot.edit_message_text(
+            chat_id=q.message.chat.id,
+            message_id=q.message.message_id,
+            text=split_message(text)[0],
+            reply_markup=keyboard(buttons),
+        )
+    except BadRequest as exc:
+        # The same button pressed twice (a double tap, or an old keyboard in another client):
+        # the message already shows what was asked for, which is not an error.
+        if "not modified" not in str(exc).lower():
+            raise
 
 
 async def answer(update: Update, text_key: str | None = None, *, alert: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import traceback
@@ -41,9 +42,11 @@ async def on_error(update: object, context: Ctx) -> None:
         return
     if isinstance(err, Forbidden):
         return  # the user blocked us; nothing to say
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        # Often already answered (or too old to answer); the message below matters more.
+        with contextlib.suppress(Exception):
             await update.callback_query.answer()
+    try:
         await reply(update, context, "error")
     except Exception:  # noqa: BLE001 - the error handler itself must never raise
         log.exception("could not tell the user about the error (%s)", html.escape(str(err)))

@@ -123,17 +123,29 @@ async def cmd_tanya(update: Update, context: Ctx) -> None:
 
 async def on_group_mention(update: Update, context: Ctx) -> None:
     msg = update.effective_message
-    me = core(context).bot_username or context.bot.username
-    if msg is None or msg.text is None or f"@{me}".lower() not in msg.text.lower():
+    me = f"@{core(context).bot_username or context.bot.username}".lower()
+    if msg is None or msg.text is None:
+        return
+    # A mention entity of exactly this bot (not "@opdbot_lain" nor an e-mail address).
+    ours = [e for e, t in msg.parse_entities(["mention"]).items() if t.lower() == me]
+    if not ours:
         return
     text = msg.text
-    idx = text.lower().find(f"@{me}".lower())
-    text = (text[:idx] + text[idx + len(me) + 1 :]).strip(" ,:")
+    e = ours[0]
+    # Entity offsets count UTF-16 code units; emojis before the mention take two.
+    raw = text.encode("utf-16-le")
+    start, end = e.offset * 2, (e.offset + e.length) * 2
+    text = (raw[:start] + raw[end:]).decode("utf-16-le").strip(" ,:")
     user = await current_user(update, context)
     await answer_question(update, context, user, text)
 
 
 # -- buttons under answers ---------------------------------------------------------------------
+def _is_id(arg: str) -> bool:
+    """A database id in callback data: digits that fit a 64-bit integer (tampered data may not)."""
+    return arg.isascii() and arg.isdigit() and len(arg) <= 18
+
+
 async def on_kb_button(update: Update, context: Ctx) -> None:
     parts = callback_parts(update, "kb")
     qa = core(context).qa
@@ -142,7 +154,7 @@ async def on_kb_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
         return
     action, args = parts[0], parts[1:]
-    if action == "e" and len(args) == 2 and args[1].isdigit():
+    if action == "e" and len(args) == 2 and _is_id(args[1]):
         entry_id, log_id = args[0], int(args[1])
         entry = qa.kb.get(entry_id)
         if entry is None:
@@ -159,7 +171,7 @@ async def on_kb_button(update: Update, context: Ctx) -> None:
             buttons=_answer_buttons(context, entry, log_id or None, user),
             **_entry_ctx(entry),
         )
-    elif action == "v" and len(args) == 2 and args[0].isdigit() and args[1] in ("u", "d"):
+    elif action == "v" and len(args) == 2 and _is_id(args[0]) and args[1] in ("u", "d"):
         if user is None or not await qa.vote(int(args[0]), user, 1 if args[1] == "u" else -1):
             await stale(update, context)
             return
@@ -185,7 +197,7 @@ async def on_kb_button(update: Update, context: Ctx) -> None:
         await core(context).users.set_pending(user.telegram_id, None)
         await answer(update, "cancelled")
         await edit(update, context, "vote_comment_saved")
-    elif action == "h" and len(args) == 1 and args[0].isdigit():
+    elif action == "h" and len(args) == 1 and _is_id(args[0]):
         await _handoff(update, context, user, int(args[0]))
     else:
         await stale(update, context)
@@ -248,16 +260,26 @@ async def _handoff(update: Update, context: Ctx, user: UserView | None, log_id: 
     if h is None:
         await stale(update, context)
         return
-    msg = await send(
-        context,
-        h.helpdesk_chat_id,
-        "handoff_helpdesk",
-        name=user.name,
-        opd=user.opd_name,
-        username=user.username,
-        question=h.question,
-    )
-    await qa.set_handoff_message(h.id, msg.message_id)
+    if h.new:
+        try:
+            msg = await send(
+                context,
+                h.helpdesk_chat_id,
+                "handoff_helpdesk",
+                name=user.name,
+                opd=user.opd_name,
+                username=user.username,
+                question=h.question,
+            )
+        except TelegramError as exc:
+            # The bot was removed from the helpdesk chat, or Telegram refused: say so honestly
+            # instead of pretending the question went through.
+            log.error("could not forward handoff %s to the helpdesk chat: %s", h.id, exc)
+            await qa.cancel_handoff(h.id)
+            await answer(update)
+            await edit(update, context, "handoff_failed")
+            return
+        await qa.set_handoff_message(h.id, msg.message_id)
     await answer(update, "handoff_done")
     await edit(update, context, "handoff_sent")
 
@@ -282,7 +304,12 @@ async def on_helpdesk_reply(update: Update, context: Ctx) -> None:
     try:
         await send(context, h.asker_chat_id, "handoff_answer", question=h.question, answer=text)
     except Forbidden:
+        await core(context).users.mark_blocked(h.asker_chat_id)
         await reply(update, context, "handoff_undeliverable", reason="penanya memblokir bot.")
+        return
+    except TelegramError as exc:
+        log.warning("handoff %s: could not deliver the answer: %s", h.id, exc)
+        await reply(update, context, "handoff_undeliverable", reason="Telegram menolak pengiriman.")
         return
     await qa.record_handoff_answer(h.id, full_name(update) or "Diskominfo", text)
     await reply(update, context, "handoff_delivered")

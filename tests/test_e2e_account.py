@@ -265,3 +265,31 @@ async def test_edited_messages_are_not_new_answers(harness):
     await h.fake.wait_idle()
     assert [c for c in h.fake.calls[mark:] if c.method == "sendMessage"] == []
     assert (await h.core.users.get(USER)).opd_name == "Puskesmas Kediri"
+
+
+async def test_pressing_the_same_page_twice_is_not_an_error(harness):
+    h = harness
+    _, opd_q = await _start(h)
+    mid = message_id_of(opd_q)
+    await h.press(USER, mid, "opd:p:1", method="editMessageText")
+    await h.fake.wait_idle()
+    mark = h.fake.mark()
+    h.fake.press_button(USER, mid, "opd:p:1")  # an old keyboard in another client
+    await h.fake.wait_idle()
+    sent = [c.params["text"] for c in h.fake.calls[mark:] if c.method == "sendMessage"]
+    assert not any("kendala" in t for t in sent)
+    assert h.fake.calls_of("answerCallbackQuery")[-1].ok
+
+
+async def test_delete_and_profile_in_a_group_point_to_the_private_chat(harness):
+    h = harness
+    group = -100501
+    h.fake.add_chat(group, "supergroup", "Grup Admin OPD")
+    await _start(h)
+    await _start(h, user_id=USER + 1)
+    await h.fake.wait_idle()
+    for cmd in ("/hapusdata", "/profil"):
+        reply = await h.say(USER, cmd, chat_id=group, chat_type="supergroup")
+        assert "chat langsung" in reply.params["text"]
+        assert not reply.params.get("reply_markup")
+    assert await h.core.users.get(USER) is not None and await h.core.users.get(USER + 1)

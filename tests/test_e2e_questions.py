@@ -257,3 +257,123 @@ async def test_two_close_entries_ask_which_was_meant(harness):
     log = (await _logs(h))[-1]
     assert log.answered and log.entry_id == entry_id  # the user's choice is recorded
     assert any(d.startswith("kb:v:") for _, d in buttons_of(picked))
+
+
+async def test_double_tap_on_handoff_forwards_once(helpdesk_harness):
+    h = helpdesk_harness
+    await _register(h)
+    ans = await h.say(USER, "cara perpanjang SIM")
+    handoff = next(d for _, d in buttons_of(ans) if d.startswith("kb:h:"))
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    await h.fake.wait_idle()
+    assert len(h.fake.calls_of("sendMessage", chat_id=HELPDESK)) == 1
+    async with h.core.db.session() as s:
+        assert len((await s.scalars(select(Handoff))).all()) == 1
+
+
+async def test_handoff_when_the_bot_was_removed_from_the_helpdesk_chat(helpdesk_harness):
+    h = helpdesk_harness
+    await _register(h)
+    ans = await h.say(USER, "cara perpanjang SIM")
+    handoff = next(d for _, d in buttons_of(ans) if d.startswith("kb:h:"))
+    h.fake.block(HELPDESK)
+    told = await h.press(USER, message_id_of(ans), handoff, method="editMessageText")
+    assert "belum bisa diteruskan" in told.params["text"]
+    async with h.core.db.session() as s:
+        assert (await s.scalars(select(Handoff))).all() == []
+    # once the bot is back in the helpdesk chat, the same button works
+    h.fake.unblock(HELPDESK)
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    fwd = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
+    assert "perpanjang SIM" in fwd.params["text"]
+
+
+async def test_helpdesk_reply_to_an_asker_who_blocked_the_bot(helpdesk_harness):
+    h = helpdesk_harness
+    await _register(h)
+    ans = await h.say(USER, "cara perpanjang SIM")
+    handoff = next(d for _, d in buttons_of(ans) if d.startswith("kb:h:"))
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    fwd = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
+    await h.fake.wait_idle()
+    h.fake.block(USER)
+    said = await h.say(
+        ADMIN_ID,
+        "Ke Satpas ya",
+        chat_id=HELPDESK,
+        chat_type="supergroup",
+        reply_to_message_id=message_id_of(fwd),
+    )
+    assert "memblokir" in said.params["text"]
+    assert not (await h.core.users.get(USER)).is_active
+
+
+async def test_helpdesk_reply_after_the_asker_deleted_their_data(helpdesk_harness):
+    h = helpdesk_harness
+    await _register(h)
+    ans = await h.say(USER, "cara perpanjang SIM")
+    handoff = next(d for _, d in buttons_of(ans) if d.startswith("kb:h:"))
+    mark = h.fake.mark()
+    h.fake.press_button(USER, message_id_of(ans), handoff)
+    fwd = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
+    confirm = await h.say(USER, "/hapusdata")
+    await h.press(USER, message_id_of(confirm), "del:yes", method="editMessageText")
+    said = await h.say(
+        ADMIN_ID,
+        "Ke Satpas ya",
+        chat_id=HELPDESK,
+        chat_type="supergroup",
+        reply_to_message_id=message_id_of(fwd),
+    )
+    assert "menghapus datanya" in said.params["text"]
+
+
+async def test_celah_csv_is_safe_for_spreadsheets(harness):
+    h = harness
+    await _register(h)
+    await h.say(USER, '=HYPERLINK("http://x","klik") harga cabai')
+    mark = h.fake.mark()
+    await h.say(ADMIN_ID, "/celah")
+    doc = await h.fake.wait_for("sendDocument", chat_id=ADMIN_ID, after=mark)
+    data = h.fake.files[doc.result["document"]["file_id"]].decode("utf-8-sig")
+    header, row = data.splitlines()[:2]
+    assert header.startswith("kelompok,jumlah,belum_terjawab")
+    assert "'=HYPERLINK" in row and ",=HYPERLINK" not in row
+
+
+async def test_tampered_numbers_in_callbacks_are_stale_not_errors(harness):
+    h = harness
+    await _register(h)
+    for data in (
+        "kb:v:99999999999999999999999:u",
+        "kb:h:99999999999999999999999",
+        "kb:e:keamanan-2fa:99999999999999999999999",
+        "kb:v:²:u",
+        "kb:s:1",
+        "opd:p:²",
+    ):
+        mark = h.fake.mark()
+        h.fake.press_button(USER, 1, data)
+        ans = await h.fake.wait_for("answerCallbackQuery", after=mark)
+        await h.fake.wait_idle()
+        assert "tidak berlaku" in ans.params.get("text", ""), data
+        texts = [c.params.get("text", "") for c in h.fake.calls[mark:]]
+        assert not any("kendala" in t for t in texts), data
+
+
+async def test_group_mention_of_a_similarly_named_bot_is_ignored(harness):
+    h = harness
+    group = -100601
+    h.fake.add_chat(group, "supergroup", "Admin OPD")
+    me = h.core.bot_username
+    mark = h.fake.mark()
+    h.fake.send_message(USER, f"@{me}_lain cara pasang 2fa", chat_id=group, chat_type="supergroup")
+    await h.fake.wait_idle()
+    assert not [c for c in h.fake.calls[mark:] if c.params.get("chat_id") == group]
+    ans = await h.say(
+        USER, f"😀 tolong @{me}: ukuran story ig", chat_id=group, chat_type="supergroup"
+    )
+    assert "1080" in ans.params["text"]
