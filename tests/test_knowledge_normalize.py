@@ -190,3 +190,35 @@ def test_self_introduction_in_a_long_message_weighs_less(
         "gimana nulisnya"
     )
     assert all(qt.weight == 1.0 for qt in norm.query_terms(plain, vocab))
+
+
+def test_scope_word_lists_are_read_and_checked() -> None:
+    data = {
+        "padanan": {"unggah": ["posting", "postingan"]},
+        "kata_ranah": ["unggah", "akun", "media sosial", "wifi"],
+        "kata_luar_ranah": ["wifi", "pdf", "Absensi"],
+    }
+    lex, problems = Lexicon.from_data(data, "lexicon.yaml")
+    text = "\n".join(p.problem for p in problems)
+    assert "kata ranah 'media sosial' harus satu kata" in text
+    assert "'wifi' ada di kata_ranah dan kata_luar_ranah sekaligus" in text
+    assert lex.anchors == {"unggah", "akun", "wifi"}
+    assert lex.off_domain == {"wifi", "pdf", "absensi"}
+
+
+def test_scope_forms_meet_anchors_through_slang_and_stopwords(norm: Normalizer) -> None:
+    anchors, off = norm.scope_words()
+    # slang and affixes reach the anchor "unggah"; "medsos" is a stopword yet still an anchor
+    assert "unggah" in norm.scope_forms("nik warga kebaca di postingan")
+    assert norm.scope_forms("diposting ke sosmed") & anchors >= {"unggah", "medsos"}
+    # off-domain words as typed and stemmed, never through the lexicon: "laptop" is off-domain,
+    # "hp" (also "perangkat" in the lexicon) is not
+    assert "laptop" in off and "perangkat" not in off
+    assert norm.scope_forms("cara backup data hp ke laptop") & off == {"laptop"}
+    assert not norm.scope_forms("hp dinas hilang") & off
+    assert norm.scope_forms("pajaknya dibayar dimana") & off == {"pajak"}
+
+
+def test_spt_is_the_tax_return_not_seperti(norm: Normalizer) -> None:
+    assert terms(norm, "cara lapor spt tahunan") == ["lapor", "spt", "tahun"]
+    assert "seperti" not in norm.scope_forms("spt tahunan")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from bot.knowledge.loader import load_knowledge
 from bot.knowledge.search import (
     MARGIN_THRESHOLD,
+    SCOPE_SCORE,
     SINGLE_MATCH_MARGIN_THRESHOLD,
     THRESHOLD,
     KnowledgeBase,
@@ -215,3 +217,75 @@ def test_real_knowledge_realistic_questions(
 def test_real_knowledge_refuses_out_of_scope(real: KnowledgeBase, question: str) -> None:
     r = real.search(question)
     assert not r.answered, r
+
+
+# -- domain scope: one strong word shared with an entry is not enough --------------------------
+
+#: office/admin/IT questions that share one strong word with an entry (wifi, bansos, file, ...)
+OFF_DOMAIN = [
+    "password wifi kantor berapa",
+    "cara cek status bansos pake nik",
+    "format laporan spj perjalanan dinas",
+    "cara mengecilkan ukuran file pdf",
+    "cara lapor spt tahunan",
+    "rekap absensi pegawai bulan ini",
+    "jadwal posyandu bulan ini kapan",
+    "cara backup data hp ke laptop",
+    "cara daftar cpns",
+    "cara bayar pbb online",
+    "nomor wa bupati berapa",
+]
+
+#: the same words inside questions about the agency's accounts and posts
+IN_DOMAIN_WITH_OFFICE_WORDS = [
+    ("wifi publik aman gak buat buka akun ig dinas", {"keamanan-perangkat"}),
+    ("boleh gak posting foto ktp warga penerima bansos", {"keamanan-data-pribadi"}),
+    ("nik warga kebaca di foto postingan gmn", {"keamanan-data-pribadi"}),
+    ("hp dinas hilang akun ig masih login", {"keamanan-perangkat", "keamanan-kode-cadangan"}),
+    ("ukuran file video reels max brp", {"desain-ukuran-konten"}),
+    ("laptop kantor perlu antivirus gak", {"keamanan-perangkat"}),
+    ("pdf standar sama pdf cetak di canva bedanya apa", {"desain-ekspor-kualitas"}),
+]
+
+
+@pytest.mark.parametrize("question", OFF_DOMAIN)
+def test_real_knowledge_refuses_office_questions(real: KnowledgeBase, question: str) -> None:
+    r = real.search(question)
+    assert not r.answered, r
+
+
+@pytest.mark.parametrize(("question", "expected"), IN_DOMAIN_WITH_OFFICE_WORDS)
+def test_office_words_in_social_media_questions_are_answered(
+    real: KnowledgeBase, question: str, expected: set[str]
+) -> None:
+    r = real.search(question)
+    assert r.answered, r
+    assert r.hits[0].id in expected, r
+
+
+def _with_scope(kb: KnowledgeBase, **changes: frozenset[str]) -> KnowledgeBase:
+    lexicon = dataclasses.replace(kb.lexicon, **changes)
+    return KnowledgeBase(kb.entries, lexicon)
+
+
+def test_off_domain_words_are_what_refuses(real: KnowledgeBase) -> None:
+    # without the curated off-domain words these score high enough to be answered
+    plain = _with_scope(real, off_domain=frozenset())
+    for question in ("password wifi kantor berapa", "cara cek status bansos pake nik"):
+        assert plain.search(question).answered, question
+        assert not real.search(question).answered, question
+    # a domain anchor lifts the rule: "akun" puts the wifi question in scope
+    assert real.search("password wifi kantor buat akun ig berapa").answered
+
+
+def test_off_domain_question_with_a_strong_match_is_still_answered(real: KnowledgeBase) -> None:
+    # no anchor left ("spanduk" removed), but several specific words of one entry match
+    question = "file buat dikirim ke percetakan spanduk formatnya apa"
+    kb = _with_scope(real, anchors=real.lexicon.anchors - {"spanduk"})
+    assert not kb.normalizer.scope_forms(question) & kb.index.anchors
+    r = kb.search(question)
+    assert r.answered, r
+    assert r.hits[0].id == "desain-ekspor-kualitas"
+    assert r.hits[0].score >= SCOPE_SCORE
+    # the same entry on two words only is refused
+    assert not kb.search("cara mengecilkan ukuran file pdf").answered

@@ -54,6 +54,8 @@ _UNITS = frozenset(
 _CACHE_MAX = 200_000
 #: Single letters worth keeping as tokens (everything else of length 1 is noise).
 _KEEP_SINGLE = frozenset("x")
+#: longest text looked at for domain anchors / off-domain words
+_SCOPE_MAX_CHARS = 600
 
 
 def fold(text: str) -> str:
@@ -185,6 +187,11 @@ class Lexicon:
     phrases: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
     stopwords: frozenset[str] = frozenset()
     no_stem: frozenset[str] = frozenset()
+    #: words that put a question in the bot's domain (``kata_ranah``: media sosial, akun,
+    #: unggah, canva, ...) and administrative/IT words that on their own do not
+    #: (``kata_luar_ranah``: wifi, pdf, absensi, ...); see ``scope_forms``
+    anchors: frozenset[str] = frozenset()
+    off_domain: frozenset[str] = frozenset()
 
     @property
     def max_phrase(self) -> int:
@@ -211,7 +218,7 @@ class Lexicon:
             data = {}
         if not isinstance(data, dict):
             return cls(), [Problem(file, "isi berkas harus berupa pemetaan (padanan, ...)")]
-        known = {"padanan", "kata_henti", "tanpa_stem"}
+        known = {"padanan", "kata_henti", "tanpa_stem", "kata_ranah", "kata_luar_ranah"}
         for key in data:
             if key not in known:
                 problems.append(
@@ -241,6 +248,21 @@ class Lexicon:
                 problems.append(Problem(file, f"istilah tanpa_stem '{w}' harus satu kata"))
                 continue
             no_stem.add(toks[0])
+
+        def single_words(key: str, label: str) -> frozenset[str]:
+            out: set[str] = set()
+            for w in word_list(key):
+                toks = tokenize(w)
+                if len(toks) != 1:
+                    problems.append(Problem(file, f"{label} '{w}' harus satu kata"))
+                    continue
+                out.add(toks[0])
+            return frozenset(out)
+
+        anchors = single_words("kata_ranah", "kata ranah")
+        off_domain = single_words("kata_luar_ranah", "kata luar ranah")
+        for w in sorted(anchors & off_domain):
+            problems.append(Problem(file, f"'{w}' ada di kata_ranah dan kata_luar_ranah sekaligus"))
 
         phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
         owner: dict[tuple[str, ...], str] = {}
@@ -292,7 +314,14 @@ class Lexicon:
                     continue
                 owner[vt] = canon_s
                 phrases[vt] = canon_t
-        return cls(phrases=phrases, stopwords=frozenset(stop), no_stem=frozenset(no_stem)), problems
+        lexicon = cls(
+            phrases=phrases,
+            stopwords=frozenset(stop),
+            no_stem=frozenset(no_stem),
+            anchors=anchors,
+            off_domain=off_domain,
+        )
+        return lexicon, problems
 
     @classmethod
     def load(cls, path: Path) -> tuple[Lexicon, list[Problem]]:
@@ -588,6 +617,32 @@ class Normalizer:
     def terms_of_tokens(self, tokens: list[str]) -> list[str]:
         """Terms of already tokenised knowledge text."""
         return [t for t, _ in self._finish([self.canon(t) for t in tokens])]
+
+    def scope_forms(self, text: str) -> frozenset[str]:
+        """Every form a text's words take on the way to search terms: as typed, without slang
+        affixes, after the lexicon (stopwords included: ``medsos``) and stemmed. Matched
+        against the lexicon's ``kata_ranah`` / ``kata_luar_ranah`` (see :meth:`scope_words`),
+        so ``postingan``, ``posting`` and ``unggah`` all meet ``unggah``."""
+        toks = self.tokens(text[:_SCOPE_MAX_CHARS])
+        canon = [self.canon(t) for t in toks]
+        out: set[str] = set(toks) | set(canon)
+        for tok in self.apply_lexicon(canon):
+            out.add(tok)
+            out.add(self.stem(tok))
+            out.update(self.stem_terms(tok))
+        return frozenset(out)
+
+    def scope_words(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The forms of the lexicon's domain anchors and of its off-domain words."""
+        anchors: set[str] = set()
+        for w in self.lexicon.anchors:
+            anchors |= self.scope_forms(w)
+        # off-domain words as written, not through the lexicon or the stemmer: "laptop" must
+        # not turn every "hp" (both "perangkat") into an off-domain word, nor "perjalanan"
+        # every "jalan"; the question side still has its stems ("pajaknya" -> "pajak")
+        off: set[str] = set(self.lexicon.off_domain)
+        # a form shared by both (a lexicon mapping them together) stays an anchor
+        return frozenset(anchors), frozenset(off - anchors)
 
     # -- questions ---------------------------------------------------------------------------
 

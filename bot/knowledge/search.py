@@ -24,6 +24,9 @@ Two evidence rules refuse high scores built on too little: an answer resting on 
 word needs that word to be a topic word of the entry, no unknown word in the question and
 ``SINGLE_MATCH_THRESHOLD`` (more for longer questions; or ``SINGLE_MATCH_MARGIN_THRESHOLD``
 with a clear lead); an answer sharing no topic word needs ``NO_TOPIC_MIN_WORDS`` shared words.
+A third rule keeps the bot in its domain: a question with an administrative/IT word of the
+lexicon's ``kata_luar_ranah`` (wifi, pdf, bansos) and none of its ``kata_ranah`` anchors (akun,
+unggah, canva) is answered only on a very strong match (``SCOPE_*``).
 When the best two are within ``AMBIGUITY_MARGIN`` the result is ``ambiguous`` and the bot asks
 which one was meant.
 """
@@ -88,6 +91,13 @@ GENERIC_MIN_DOCS = 20
 MARGIN_THRESHOLD = 0.26
 MARGIN_RATIO = 0.75
 MARGIN_MIN_WORDS = 2
+#: a question with an off-domain word (lexicon ``kata_luar_ranah``: wifi, pdf, bansos) and no
+#: domain anchor (``kata_ranah``: akun, unggah, canva) is answered only when at least
+#: SCOPE_MIN_WORDS other distinct, non-generic words of it are title/tag/question words of the
+#: best entry, SCOPE_MIN_TOPIC of them title/tag words, and the score is at least SCOPE_SCORE
+SCOPE_MIN_WORDS = 3
+SCOPE_MIN_TOPIC = 1
+SCOPE_SCORE = 0.75
 #: the best two closer than this (and both above AMBIGUITY_FLOOR) -> ask which one was meant
 AMBIGUITY_MARGIN = 0.04
 AMBIGUITY_FLOOR = 0.40
@@ -261,11 +271,42 @@ class SearchIndex:
         self.pair_docs = {k: np.asarray(sorted(v), dtype=np.int32) for k, v in pair_docs.items()}
 
         self.vocab = Vocabulary(surface, df, normalizer.lexicon.words)
+        self.anchors, self.off_domain = normalizer.scope_words()
 
     # ------------------------------------------------------------------------------------
 
     def analyze(self, text: str) -> list[QueryTerm]:
         return self.normalizer.query_terms(text[:MAX_QUERY_CHARS], self.vocab)
+
+    def in_scope(self, text: str, terms: Sequence[QueryTerm], doc: int, score: float) -> bool:
+        """Whether a question may be answered with entry ``doc`` as far as the domain goes.
+
+        Staff also ask the bot about everything else at the office; "password wifi kantor",
+        "cek status bansos pake nik" or "ukuran file pdf" share one strong word with an entry
+        (wifi, bansos, file) and would be answered. A question carrying an off-domain word
+        needs positive evidence that it is about the agency's social media: a domain anchor,
+        or a very strong match on several other specific words of the entry.
+        """
+        if not self.off_domain:
+            return True
+        forms = self.normalizer.scope_forms(text)
+        if not forms & self.off_domain or forms & self.anchors:
+            return True
+        if score < SCOPE_SCORE:
+            return False
+        words = topic_words = 0
+        for qt in terms:
+            if qt.term in self.generic or qt.term in self.off_domain:
+                continue
+            post = self.postings.get(qt.term)
+            if post is None:
+                continue
+            docs, _, strength, topic, curated = post
+            i = int(np.searchsorted(docs, doc))
+            if i < docs.size and docs[i] == doc and curated[i]:
+                words += 1
+                topic_words += int(topic[i])
+        return words >= SCOPE_MIN_WORDS and topic_words >= SCOPE_MIN_TOPIC
 
     def _weight(self, qt: QueryTerm, long: bool = False) -> float:
         idf = self.idf.get(qt.term)
@@ -500,12 +541,14 @@ class KnowledgeBase:
         limit = max(1, limit)
         hits: list[Hit] = []
         details: list[dict[str, float]] = []
+        hit_docs: list[int] = []
         for i in scores.top(limit) if scores is not None else []:
             sig = scores.detail(i)  # type: ignore[union-attr]
             if sig["score"] <= 0:
                 continue
             e = self._entries[int(scores.docs[i])]  # type: ignore[union-attr]
             hits.append(Hit(e.id, e.title, round(sig["score"], 4)))
+            hit_docs.append(int(scores.docs[i]))  # type: ignore[union-attr]
             details.append(sig)
         unknown = any(qt.term not in self.index.idf and not qt.term.isdigit() for qt in terms)
         answered = bool(hits) and accept(
@@ -516,6 +559,8 @@ class KnowledgeBase:
             unknown=unknown,
             margin=self.index.n_docs >= GENERIC_MIN_DOCS,
         )
+        if answered:
+            answered = self.index.in_scope(query, terms, hit_docs[0], hits[0].score)
         ambiguous = (
             answered
             and len(hits) > 1
