@@ -28,7 +28,7 @@ QUESTION_MAX = 1000
 COMMENT_MAX = 500
 HANDOFF_ANSWER_MAX = 3500
 GAP_DAYS = 30
-GAP_SIMILARITY = 75
+GAP_SIMILARITY = 70  # token_sort_ratio: word order ignored, extra words lower the score
 
 # Chat pleasantries are not questions: answer them kindly, keep them out of the gap report.
 _FILLERS = {
@@ -355,7 +355,7 @@ class QAService:
             key = r.normalized or r.text.lower()
             target = None
             for gkey, g in groups:
-                if fuzz.token_set_ratio(key, gkey) >= GAP_SIMILARITY:
+                if fuzz.token_sort_ratio(key, gkey) >= GAP_SIMILARITY:
                     target = g
                     break
             if target is None:

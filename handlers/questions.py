@@ -399,7 +399,11 @@ def register(app: Application) -> None:
     helpdesk = app.bot_data["core"].settings.helpdesk_chat_id
     if helpdesk is not None:
         app.add_handler(
-            MessageHandler(filters.Chat(chat_id=helpdesk) & filters.REPLY, on_helpdesk_reply)
+            # Only plain replies: commands and mentions in the helpdesk chat work as anywhere.
+            MessageHandler(
+                filters.Chat(chat_id=helpdesk) & filters.REPLY & ~filters.COMMAND,
+                on_helpdesk_reply,
+            )
         )
     app.add_handler(CommandHandler("tanya", cmd_tanya))
     app.add_handler(CommandHandler("materi", cmd_materi))

@@ -377,3 +377,18 @@ async def test_group_mention_of_a_similarly_named_bot_is_ignored(harness):
         USER, f"😀 tolong @{me}: ukuran story ig", chat_id=group, chat_type="supergroup"
     )
     assert "1080" in ans.params["text"]
+
+
+async def test_gap_grouping_keeps_short_and_long_questions_apart(harness):
+    h = harness
+    await _register(h)
+    for q in (
+        "cara perpanjang sim",
+        "cara perpanjang sim online",
+        "harga cabai rawit",
+        "harga cabai rawit hari ini di pasar kediri tabanan",
+    ):
+        await h.say(USER, q)
+    groups = await h.core.qa.gaps()
+    sizes = sorted(g.count for g in groups)
+    assert sizes == [1, 1, 2], [(g.example, g.count) for g in groups]
