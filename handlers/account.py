@@ -24,6 +24,7 @@ from handlers.common import (
     edit,
     is_private,
     register_user,
+    registered_user,
     reply,
     stale,
 )
@@ -166,9 +167,8 @@ async def _private_only(update: Update, context: Ctx) -> bool:
 async def cmd_profile(update: Update, context: Ctx) -> None:
     if not await _private_only(update, context):
         return
-    user = await current_user(update, context)
+    user = await registered_user(update, context)
     if user is None:
-        await reply(update, context, "not_registered")
         return
     buttons = [
         [
@@ -223,9 +223,8 @@ async def cmd_privacy(update: Update, context: Ctx) -> None:
 async def cmd_delete(update: Update, context: Ctx) -> None:
     if not await _private_only(update, context):
         return
-    user = await current_user(update, context)
+    user = await registered_user(update, context)
     if user is None:
-        await reply(update, context, "not_registered")
         return
     buttons = [
         [

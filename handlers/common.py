@@ -68,6 +68,14 @@ async def current_user(update: Update, context: Ctx) -> UserView | None:
     return await core(context).users.touch(u.id)
 
 
+async def registered_user(update: Update, context: Ctx) -> UserView | None:
+    """The registered user, or None after telling them to press /start first."""
+    user = await current_user(update, context)
+    if user is None:
+        await reply(update, context, "not_registered")
+    return user
+
+
 async def register_user(update: Update, context: Ctx) -> tuple[UserView, bool]:
     """Register (or refresh) the user behind this update; returns (user, created)."""
     u = update.effective_user

@@ -30,6 +30,7 @@ from handlers.common import (
     current_user,
     edit,
     is_private,
+    registered_user,
     reply,
     stale,
 )
@@ -68,9 +69,8 @@ async def cmd_pengingat(update: Update, context: Ctx) -> None:
     if not is_private(update):
         await reply(update, context, "reminder_private_only", command="/pengingat")
         return
-    user = await current_user(update, context)
+    user = await registered_user(update, context)
     if user is None:
-        await reply(update, context, "not_registered")
         return
     if context.args:
         await _got_schedule(update, context, user, " ".join(context.args))
@@ -249,9 +249,8 @@ async def cmd_langganan(update: Update, context: Ctx) -> None:
     if not is_private(update):
         await reply(update, context, "reminder_private_only", command="/langganan")
         return
-    user = await current_user(update, context)
+    user = await registered_user(update, context)
     if user is None:
-        await reply(update, context, "not_registered")
         return
     await _show_subscriptions(update, context, user, as_edit=False)
 
