@@ -80,7 +80,7 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
     return f"YAML front matter tidak valid: {problem}"
 
 
-_FIELD_NAMES = "id, title, pillar, questions, tags, related, updated, order"
+_FIELD_NAMES = "id, title, pillar, questions, tags, related, updated, order, sources"
 
 
 def _pydantic_problems(exc: ValidationError) -> list[str]:

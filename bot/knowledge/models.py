@@ -54,6 +54,8 @@ class EntryMeta(BaseModel):
     updated: date
     #: Optional position inside the pillar when browsing (lower first); else by title.
     order: int | None = None
+    #: Where the facts that age (menu paths, limits, laws) can be rechecked: https URLs.
+    sources: tuple[str, ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -62,7 +64,7 @@ class EntryMeta(BaseModel):
             raise ValueError("hanya huruf kecil, angka, dan tanda hubung (contoh: keamanan-2fa)")
         return v
 
-    @field_validator("questions", "tags", "related", mode="before")
+    @field_validator("questions", "tags", "related", "sources", mode="before")
     @classmethod
     def _list(cls, v: object) -> object:
         if v is None:
@@ -70,6 +72,15 @@ class EntryMeta(BaseModel):
         if isinstance(v, str):
             raise ValueError("harus berupa daftar (list), bukan satu teks")
         return v
+
+    @field_validator("sources")
+    @classmethod
+    def _urls(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        out = tuple(s.strip() for s in v)
+        bad = [s for s in out if not re.match(r"^https?://[^\s/]+\.[^\s]+$", s)]
+        if bad:
+            raise ValueError(f"sumber harus alamat web lengkap (https://...), bukan '{bad[0]}'")
+        return out
 
     @field_validator("questions", "tags", "related")
     @classmethod
