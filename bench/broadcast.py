@@ -53,7 +53,7 @@ async def child_main(cfg: dict) -> None:
     import logging
 
     from bot.config import load_settings
-    from bot.services import Core
+    from bot.core import Core
     from handlers.app import build_application, start_app, stop_app
 
     logging.basicConfig(
@@ -129,7 +129,7 @@ async def prepare_database(url: str) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from bot.db import upgrade_async
-    from bot.models import Base
+    from bot.db.base import Base
 
     if url.startswith("sqlite"):
         path = Path(url.split("///", 1)[1])
@@ -148,7 +148,8 @@ async def prepare_database(url: str) -> None:
 async def add_population(db, n: int) -> list[int]:
     from sqlalchemy import insert
 
-    from bot.models import User, utcnow
+    from bot.accounts.models import User
+    from bot.db.base import utcnow
 
     now = utcnow()
     rows = [
@@ -183,7 +184,7 @@ def broadcast_sends(fake, start: int = 0) -> list:
 async def outbox_counts(db, mid: int) -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from bot.models.outbox import Delivery
+    from bot.outbox.models import Delivery
 
     async with db.session() as s:
         rows = await s.execute(
@@ -195,9 +196,9 @@ async def outbox_counts(db, mid: int) -> dict[str, int]:
 
 
 async def queue_broadcast(db, url: str) -> tuple[int, int]:
+    from bot.accounts.service import UserService
     from bot.config import load_settings
     from bot.outbox import OutboxService
-    from bot.users import UserService
 
     settings = load_settings(database_url=url, _env_file=None)
     outbox = OutboxService(db, settings, UserService(db, settings))
@@ -273,9 +274,9 @@ async def scenario_rate(args, fake, url) -> dict:
 async def scenario_faults(args, fake, url) -> dict:
     from sqlalchemy import func, select
 
+    from bot.accounts.models import User
     from bot.db import Database
-    from bot.models import User
-    from bot.models.outbox import Delivery
+    from bot.outbox.models import Delivery
 
     await prepare_database(url)
     db = Database(url)

@@ -41,11 +41,12 @@ sys.path.insert(0, str(REPO))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bot.accounts.models import User  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.db import upgrade  # noqa: E402
+from bot.db.base import utcnow  # noqa: E402
 from bot.fakeapi import FakeTelegram  # noqa: E402
-from bot.models import User, utcnow  # noqa: E402
-from bot.models.feedback import FeedbackAnswer, FeedbackResponse  # noqa: E402
+from bot.feedback.models import FeedbackAnswer, FeedbackResponse  # noqa: E402
 
 FIRST_USER = 2_000_000
 REPLY_METHODS = ("sendMessage", "editMessageText")
@@ -178,7 +179,7 @@ async def participant(
 
 
 async def run_participants(args, settings) -> None:
-    from bot.services import Core
+    from bot.core import Core
     from handlers import app as app_module
 
     if args.no_rate_limiter:

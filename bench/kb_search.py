@@ -31,10 +31,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bot.knowledge.entry import PILLARS, Entry, EntryMeta  # noqa: E402
 from bot.knowledge.loader import load_knowledge  # noqa: E402
-from bot.knowledge.models import PILLARS, Entry, EntryMeta  # noqa: E402
-from bot.knowledge.normalize import tokenize  # noqa: E402
 from bot.knowledge.search import KnowledgeBase  # noqa: E402
+from bot.knowledge.tokens import tokenize  # noqa: E402
 
 
 def rss_mb() -> float:

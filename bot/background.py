@@ -16,7 +16,7 @@ from typing import Any
 from bot.outbox.labels import olabel
 from bot.outbox.leader import Leadership
 from bot.outbox.sender import ProgressReporter, Sender
-from bot.scheduling import Scheduler
+from bot.schedules.scheduler import Scheduler
 from bot.transport import Button, Transport
 
 log = logging.getLogger(__name__)

@@ -55,8 +55,8 @@ def run() -> None:
         )
         raise typer.Exit(1)
     setup_logging(settings.log_level)
-    from bot.knowledge.models import KnowledgeError
-    from bot.opds import OpdFileError
+    from bot.accounts.opds import OpdFileError
+    from bot.knowledge.entry import KnowledgeError
     from handlers.runner import run_bot
 
     try:
@@ -122,7 +122,7 @@ def kb_gaps(
 ) -> None:
     """Pertanyaan yang belum terjawab atau diberi 👎, dikelompokkan (sama dengan /celah)."""
     from bot.db import Database, upgrade_async
-    from bot.qa import QAService
+    from bot.knowledge.service import QAService
     from bot.templates import render
     from bot.tghtml import html_to_plain
 
@@ -141,7 +141,7 @@ def kb_gaps(
     text = render("gaps", groups=groups, days=days, limit=len(groups) or 1, total=total)
     typer.echo(html_to_plain(text))
     if csv_path is not None:
-        from bot.qa import QAService
+        from bot.knowledge.service import QAService
 
         csv_path.write_bytes(QAService.gaps_csv(groups))
         typer.echo(f"CSV: {csv_path}")
@@ -156,7 +156,7 @@ def _mount_features() -> None:
     from bot.feedback.cli import feedback_app
 
     app.add_typer(feedback_app, name="feedback")
-    from bot.outbox_cli import broadcast_app
+    from bot.outbox.cli import broadcast_app
 
     app.add_typer(broadcast_app, name="broadcast")
     # --- end feature CLIs ---

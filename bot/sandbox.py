@@ -121,7 +121,7 @@ async def run_sandbox(
     lines: Any = None,
 ) -> None:
     from bot.config import load_settings
-    from bot.services import Core
+    from bot.core import Core
     from handlers.app import build_application, start_app, stop_app
 
     fake = FakeTelegram(bot_username="opdbot_sandbox_bot", bot_name="OPD Bot (sandbox)")

@@ -18,9 +18,9 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.services import Core
-from handlers import register_handlers
+from bot.core import Core
 from handlers.commands import set_commands
+from handlers.registry import register_handlers
 
 log = logging.getLogger(__name__)
 

@@ -12,12 +12,12 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
+from bot.accounts.service import UserView
+from bot.core import Core
 from bot.labels import label
-from bot.services import Core
 from bot.templates import render
 from bot.tghtml import split_message
 from bot.transport import Button
-from bot.users import UserView
 
 log = logging.getLogger(__name__)
 

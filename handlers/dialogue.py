@@ -13,9 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, MessageHandler, filters
 
-from bot.users import UserView
+from bot.accounts.service import UserView
 from handlers.common import Ctx, core, current_user, reply
 
 log = logging.getLogger(__name__)
@@ -69,23 +68,3 @@ async def on_private_command(update: Update, context: Ctx) -> None:
     user = await current_user(update, context)
     if user is not None and user.pending:
         await core(context).users.set_pending(user.telegram_id, None)
-
-
-def register(app: Application) -> None:
-    app.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.COMMAND,
-            on_private_command,
-        ),
-        group=-1,
-    )
-    app.add_handler(
-        MessageHandler(
-            # New messages only: an edited earlier message is not a new answer or question.
-            filters.UpdateType.MESSAGE
-            & filters.ChatType.PRIVATE
-            & ~filters.COMMAND
-            & ~filters.StatusUpdate.ALL,
-            on_private_message,
-        )
-    )

@@ -10,9 +10,8 @@ import traceback
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers.common import Ctx, core, reply, stale
+from handlers.common import Ctx, core, reply
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +49,3 @@ async def on_error(update: object, context: Ctx) -> None:
         await reply(update, context, "error")
     except Exception:  # noqa: BLE001 - the error handler itself must never raise
         log.exception("could not tell the user about the error (%s)", html.escape(str(err)))
-
-
-def register(app: Application) -> None:
-    app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
-    # Buttons whose data no feature recognises (tampered, or from an old version of the bot).
-    app.add_handler(CallbackQueryHandler(stale))
-    app.add_error_handler(on_error)

@@ -8,7 +8,7 @@ import logging
 import signal
 
 from bot.config import Settings
-from bot.services import Core
+from bot.core import Core
 from handlers.app import build_application, start_app, stop_app
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import bot.models  # noqa: F401  (registers every table)
-from bot.models.base import Base
+import bot.db.schema  # noqa: F401  (registers every table)
+from bot.db.base import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings, load_settings
 from bot.db import upgrade
+from bot.db.base import Base
 from bot.fakeapi import Call, FakeTelegram
-from bot.models import Base
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
@@ -110,7 +110,7 @@ class Harness:
         self.app: Any = None
 
     async def start(self) -> None:
-        from bot.services import Core
+        from bot.core import Core
         from handlers.app import build_application, start_app
 
         self.core = await Core.create(self.settings, migrate=False)

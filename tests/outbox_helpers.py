@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.models import Opd, User
+from bot.accounts.models import Opd, User
 from bot.transport import (
     BadRequest,
     Blocked,

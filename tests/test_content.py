@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import (
+from bot.schedules.calendar import (
     CALENDAR_FILE,
-    TIPS_FILE,
-    ContentError,
-    check_content,
     events_without_dates,
     load_calendar,
-    load_tips,
     reminders_due,
 )
+from bot.schedules.content import check_content
+from bot.schedules.tips import TIPS_FILE, load_tips
+from bot.schedules.yamlfile import ContentError
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -342,16 +341,16 @@ def test_surveys_and_opds_checkers_are_called(tmp_path: Path, monkeypatch) -> No
 
     _fake_module(monkeypatch, "bot.feedback", __path__=[])
     _fake_module(monkeypatch, "bot.feedback.templates", check_surveys=check_surveys)
-    _fake_module(monkeypatch, "bot.opds", check_opds=check_opds)
+    _fake_module(monkeypatch, "bot.accounts.opds", check_opds=check_opds)
     problems = check_content(tmp_path, CURRICULUM)
     assert seen == [tmp_path]
     assert ("surveys/pelatihan.yaml", "pertanyaan tanpa teks") in problems
-    assert any("bot.opds.check_opds gagal" in p for _, p in problems)
+    assert any("bot.accounts.opds.check_opds gagal" in p for _, p in problems)
 
 
 def test_missing_checkers_are_skipped(tmp_path: Path, monkeypatch) -> None:
     write(tmp_path)
     # None in sys.modules makes the import raise ImportError.
     monkeypatch.setitem(sys.modules, "bot.feedback.templates", None)
-    _fake_module(monkeypatch, "bot.opds")  # module without check_opds
+    _fake_module(monkeypatch, "bot.accounts.opds")  # module without check_opds
     assert check_content(tmp_path, CURRICULUM) == []

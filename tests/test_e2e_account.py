@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.models import QuestionLog, User
+from bot.accounts.models import User
+from bot.knowledge.models import QuestionLog
 from tests.conftest import ADMIN_ID, buttons_of, message_id_of
 
 USER = 501

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import User
-from bot.models.outbox import Delivery, OutboxMessage
+from bot.accounts.models import User
+from bot.outbox.models import Delivery, OutboxMessage
 from tests.conftest import ADMIN_ID, PG_URL, buttons_of, make_settings, message_id_of
 from tests.outbox_helpers import FakeTransport, add_users
 
@@ -310,7 +310,7 @@ async def test_non_admins_are_refused_and_nothing_is_queued(harness):
 
 @pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
 async def test_two_processes_on_one_postgres_never_send_twice(fake, db_url):
-    from bot.services import Core
+    from bot.core import Core
 
     settings = make_settings(fake, db_url, broadcast_rate=30)
     cores = [await Core.create(settings, migrate=False) for _ in range(2)]

@@ -10,7 +10,7 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
-from bot.models.feedback import FeedbackAnswer, FeedbackResponse
+from bot.feedback.models import FeedbackAnswer, FeedbackResponse
 from tests.conftest import ADMIN_ID, buttons_of, message_id_of
 
 P1, P2, ORG = 601, 602, 700
@@ -225,7 +225,7 @@ async def test_anonymous_unknown_and_scheduled(harness):
     assert "ZZZZZZ" in _text(missing)
     from datetime import timedelta
 
-    from bot.models import utcnow
+    from bot.db.base import utcnow
 
     later = await h.core.feedback.create_session("Besok", opens_at=utcnow() + timedelta(days=1))
     soon = await _reply_with(h, P1, f"/start fb_{later.code}", "belum dibuka")

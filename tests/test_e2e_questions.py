@@ -8,7 +8,7 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from bot.models import Handoff, QuestionLog
+from bot.knowledge.models import Handoff, QuestionLog
 from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, buttons_of, make_settings, message_id_of
 
 USER = 601

@@ -15,12 +15,16 @@ from PIL import Image
 from sqlalchemy import select, text, update
 from typer.testing import CliRunner
 
+from bot.accounts.models import User
+from bot.accounts.service import UserService
 from bot.config import load_settings
+from bot.dates import parse_date_range, parse_local_datetime
 from bot.db import Database
+from bot.db.base import utcnow
 from bot.feedback import report
-from bot.feedback.service import (
-    CODE_ALPHABET,
-    FeedbackService,
+from bot.feedback.answers import parse_button, parse_text
+from bot.feedback.codes import CODE_ALPHABET, normalize_code
+from bot.feedback.errors import (
     InvalidAnswer,
     NoResponse,
     NotAllowed,
@@ -29,16 +33,10 @@ from bot.feedback.service import (
     SessionNotFound,
     SessionNotOpen,
     StaleStep,
-    normalize_code,
-    parse_button,
-    parse_date_range,
-    parse_local_datetime,
-    parse_text,
 )
+from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSession
+from bot.feedback.service import FeedbackService
 from bot.feedback.templates import check_surveys, expand, load_template
-from bot.models import User, utcnow
-from bot.models.feedback import FeedbackAnswer, FeedbackResponse, FeedbackSession
-from bot.users import UserService
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
@@ -716,7 +714,7 @@ def test_cli_writes_politely_and_reads_typed_dates(db_url, tmp_path, monkeypatch
 
 
 def test_respondent_hash_with_a_secret_is_not_recomputable_from_the_database_alone():
-    from bot.feedback.service import respondent_hash
+    from bot.feedback.codes import respondent_hash
 
     plain = respondent_hash("garam", "ABC123", 42)
     keyed = respondent_hash("garam", "ABC123", 42, "rahasia-server")

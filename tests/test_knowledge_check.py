@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.knowledge.entry import KnowledgeError, Problem
 from bot.knowledge.loader import check_knowledge, load_knowledge, parse_entry
-from bot.knowledge.models import KnowledgeError, Problem
 from tests.kb_helpers import entry_text, small_kb, write_entry
 
 
@@ -21,9 +21,9 @@ def kb_dir(tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def no_content_checker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep these tests about the entries: the other content files are checked elsewhere."""
-    fake = types.ModuleType("bot.content")
+    fake = types.ModuleType("bot.schedules.content")
     fake.check_content = lambda knowledge_dir, entry_ids: []  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.content", fake)
+    monkeypatch.setitem(sys.modules, "bot.schedules.content", fake)
 
 
 def problems_for(root: Path, name: str) -> list[str]:
@@ -197,9 +197,9 @@ def test_problems_of_other_content_files_are_included(
         seen["dir"], seen["ids"] = knowledge_dir, entry_ids
         return [(str(Path(knowledge_dir) / "tips.yaml"), "tip 'x': entry 'y' tidak dikenal")]
 
-    fake = types.ModuleType("bot.content")
+    fake = types.ModuleType("bot.schedules.content")
     fake.check_content = check_content  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.content", fake)
+    monkeypatch.setitem(sys.modules, "bot.schedules.content", fake)
     problems = check_knowledge(kb_dir)
     expected = f"{kb_dir / 'tips.yaml'}: tip 'x': entry 'y' tidak dikenal"
     assert [str(p) for p in problems] == [expected]

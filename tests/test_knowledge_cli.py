@@ -20,9 +20,9 @@ runner = CliRunner()
 @pytest.fixture
 def kb_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # only the entries here: tips, calendar, surveys and OPDs have their own tests
-    fake = types.ModuleType("bot.content")
+    fake = types.ModuleType("bot.schedules.content")
     fake.check_content = lambda knowledge_dir, entry_ids: []  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "bot.content", fake)
+    monkeypatch.setitem(sys.modules, "bot.schedules.content", fake)
     root = small_kb(tmp_path / "knowledge")
     monkeypatch.setenv("KNOWLEDGE_DIR", str(root))
     monkeypatch.chdir(tmp_path)  # no stray .env

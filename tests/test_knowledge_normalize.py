@@ -6,14 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge.normalize import (
-    Lexicon,
-    Normalizer,
-    Vocabulary,
-    collapse_runs,
-    fold,
-    tokenize,
-)
+from bot.knowledge.lexicon import Lexicon
+from bot.knowledge.normalize import Normalizer
+from bot.knowledge.tokens import collapse_runs, fold, tokenize
+from bot.knowledge.vocabulary import Vocabulary
 from tests.kb_helpers import REAL_KNOWLEDGE
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import current_heads, downgrade, upgrade
-from bot.models import Base
+from bot.db.base import Base
 
 
 async def _tables(url: str) -> set[str]:

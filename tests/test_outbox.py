@@ -9,14 +9,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.accounts.models import User
+from bot.accounts.service import UserService
 from bot.config import load_settings
 from bot.db import Database
-from bot.models import User
-from bot.models.outbox import D_SENDING, Delivery, OutboxMessage
 from bot.outbox import Leadership, OutboxService, ProgressReporter, Recipient, Sender, TokenBucket
+from bot.outbox.models import D_SENDING, Delivery, OutboxMessage
 from bot.templates import render
 from bot.transport import Button, RetryAfter, Transient
-from bot.users import UserService
 from tests.conftest import PG_URL
 from tests.outbox_helpers import ERRORS, Clock, FakeTransport, Mono, add_users
 
@@ -340,7 +340,7 @@ def test_cli_broadcast_and_status(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from bot.db import upgrade
-    from bot.outbox_cli import broadcast_app
+    from bot.outbox.cli import broadcast_app
 
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3"
     upgrade(url)

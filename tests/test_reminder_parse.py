@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.recurrence import Rule
-from bot.reminder_parse import parse_schedule
+from bot.schedules.parse import parse_schedule
+from bot.schedules.recurrence import Rule
 
 WIB = ZoneInfo("Asia/Jakarta")
 WITA = ZoneInfo("Asia/Makassar")

@@ -9,15 +9,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from bot.accounts.service import UserService
 from bot.config import load_settings
-from bot.content import CalendarEvent, Tip
 from bot.db import Database
-from bot.models.outbox import Delivery, OutboxMessage, TipProgress
 from bot.outbox import OutboxService
-from bot.recurrence import Rule
-from bot.reminder_parse import parse_schedule
-from bot.scheduling import RuleTrigger, Scheduler, ScheduleService, next_tip
-from bot.users import UserService
+from bot.outbox.models import Delivery, OutboxMessage
+from bot.schedules.calendar import CalendarEvent
+from bot.schedules.firing import next_tip
+from bot.schedules.models import TipProgress
+from bot.schedules.parse import parse_schedule
+from bot.schedules.recurrence import Rule
+from bot.schedules.scheduler import RuleTrigger, Scheduler
+from bot.schedules.service import ScheduleService
+from bot.schedules.tips import Tip
 from tests.outbox_helpers import Clock, add_users
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -300,7 +304,7 @@ async def test_zones_in_use_include_opd_zone_and_default(env):
 async def test_missed_tips_slot_is_logged_not_sent_late(env, caplog):
     db, svc, _ = env
     await add_users(db, 1, start=75)
-    with caplog.at_level("INFO", logger="bot.scheduling"):
+    with caplog.at_level("INFO", logger="bot.schedules.firing"):
         out = await svc.catch_up(at(WIB, 2026, 12, 1, 10))  # Tuesday: Monday's slot was missed
     assert out["tips"] == 0
     assert "tips of 2026-11-30 were missed" in caplog.text

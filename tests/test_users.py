@@ -7,11 +7,11 @@ import asyncio
 import pytest
 import yaml
 
+from bot.accounts.opds import check_opds, load_opds, sync_opds
+from bot.accounts.service import UserService
 from bot.config import load_settings
 from bot.db import Database
-from bot.opds import check_opds, load_opds, sync_opds
 from bot.templates import render
-from bot.users import UserService
 from tests.conftest import KNOWLEDGE
 
 

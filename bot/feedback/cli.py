@@ -33,8 +33,8 @@ def _settings() -> Settings:
 
 def _run(fn: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``fn(core)`` with a migrated database; print feedback errors politely."""
-    from bot.feedback.service import FeedbackError, SessionInputError, SessionNotFound
-    from bot.services import Core
+    from bot.core import Core
+    from bot.feedback.errors import FeedbackError, SessionInputError, SessionNotFound
 
     settings = _settings()
 
@@ -60,7 +60,7 @@ def _run(fn: Callable[[Any], Awaitable[T]]) -> T:
 
 def _parse_date(value: str | None, name: str) -> date | None:
     """YYYY-MM-DD, or the forms organizers type in chat (01-12-2026, 1 Desember 2026)."""
-    from bot.feedback.service import parse_date
+    from bot.dates import parse_date
 
     if not value:
         return None

@@ -320,10 +320,10 @@ def surveys_dir(directory: Path | str) -> Path:
 def check_surveys(directory: Path | str) -> list[tuple[str, str]]:
     """Validate every questionnaire in ``knowledge/surveys``.
 
-    ``directory`` is the knowledge folder (as ``bot.content.check_content`` passes it) or the
+    ``directory`` is the knowledge folder (as ``bot.schedules.content.check_content`` passes it) or the
     surveys folder itself. Returns ``(file, problem)`` pairs; empty when everything is fine. A
     missing ``default`` template is a problem: new sessions use it unless told otherwise.
-    """
+    """  # noqa: E501
     directory = surveys_dir(directory)
     problems: list[tuple[str, str]] = []
     files = template_files(directory)

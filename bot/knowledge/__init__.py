@@ -9,8 +9,8 @@ Public API (no Telegram here):
   :meth:`KnowledgeBase.related`; :data:`PILLARS` for labels and emoji.
 """
 
+from bot.knowledge.entry import PILLARS, Entry, EntryMeta, KnowledgeError, Pillar, Problem
 from bot.knowledge.loader import check_knowledge, load_knowledge
-from bot.knowledge.models import PILLARS, Entry, EntryMeta, KnowledgeError, Pillar, Problem
 from bot.knowledge.search import Hit, KnowledgeBase, SearchResult
 
 __all__ = [

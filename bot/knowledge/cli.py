@@ -14,8 +14,8 @@ from pathlib import Path
 import typer
 
 from bot.config import ConfigError, load_settings
+from bot.knowledge.entry import KnowledgeError
 from bot.knowledge.loader import check_knowledge, load_knowledge
-from bot.knowledge.models import KnowledgeError
 from bot.knowledge.search import KnowledgeBase, SearchResult
 
 kb_app = typer.Typer(

@@ -8,7 +8,7 @@ surveys, the OPD list) belong to other parts of the bot and are checked by them.
   listing every problem that would make the bot misbehave (nothing half-loaded);
 - :func:`check_knowledge` returns every problem, including the warnings that do not block
   loading (too few alternate questions, duplicate questions, ...) and the problems the other
-  content checkers report (``bot.content.check_content``), for ``opdbot kb check``.
+  content checkers report (``bot.schedules.content.check_content``), for ``opdbot kb check``.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.knowledge.models import PILLARS, Entry, EntryMeta, KnowledgeError, Problem
-from bot.knowledge.normalize import LEXICON_FILE, Lexicon, Normalizer
+from bot.knowledge.entry import PILLARS, Entry, EntryMeta, KnowledgeError, Problem
+from bot.knowledge.lexicon import LEXICON_FILE, Lexicon
+from bot.knowledge.normalize import Normalizer
 from bot.knowledge.render import BODY_LIMIT, MESSAGE_LIMIT, entry_message, render_markdown
 from bot.knowledge.search import KnowledgeBase
 from bot.tghtml import validate_html, visible_length
@@ -321,7 +322,7 @@ def load_knowledge(dir: Path | str) -> KnowledgeBase:
 def _content_problems(root: Path, entry_ids: set[str]) -> list[Problem]:
     """Problems reported by the checker of the other content files, if there is one."""
     try:
-        content = importlib.import_module("bot.content")
+        content = importlib.import_module("bot.schedules.content")
     except ImportError:
         return []
     check = getattr(content, "check_content", None)

@@ -16,339 +16,43 @@ type, so that both sides meet on the same terms:
 Questions additionally get, for words the knowledge base does not know: slang affixes stripped
 (``diupload``, ``ngeshare``, ``jadwalin``), glued words split (``akunig``) and typos repaired
 against the knowledge vocabulary (rapidfuzz, conservative cut-offs).
+
+The steps live in :mod:`bot.knowledge.tokens` (1-3), :mod:`bot.knowledge.lexicon` (4, 5),
+:mod:`bot.knowledge.stemming` (6, the affixes) and :mod:`bot.knowledge.vocabulary` (typos);
+:class:`Normalizer` runs them.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
-import yaml
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
-from bot.knowledge.models import Problem
-
-LEXICON_FILE = "lexicon.yaml"
-
-# --------------------------------------------------------------------------------------------
-# Folding and tokenising (no knowledge of the vocabulary needed)
-
-_APOSTROPHES = str.maketrans("", "", "'\u2019\u2018`\u00b4\u02bc")
-_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2212"})
-_TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_REDUP_DIGIT_RE = re.compile(r"^([a-z]{2,})2$")
-_DIM_RE = re.compile(r"^(\d+)x(\d+)([a-z]*)$")
-_NUM_UNIT_RE = re.compile(r"^(\d+)([a-z]+)$")
-_RUN_RE = re.compile(r"([a-z])\1{2,}")
-_UNITS = frozenset(
-    {"px", "p", "pt", "mb", "gb", "kb", "fps", "x", "cm", "mm", "kali"}
-    | {"detik", "dtk", "menit", "mnt", "jam", "hari", "thn", "tahun", "bulan", "bln"}
+from bot.knowledge.lexicon import Lexicon
+from bot.knowledge.stemming import (
+    FORMAL_PREFIXES,
+    PARTICLES,
+    affix_bases,
+    affix_groups,
+    is_indonesian_word,
+    is_root_word,
+    stem_word,
+    vowel_shift,
 )
-#: bound of the per-normaliser caches (questions bring new words forever)
-_CACHE_MAX = 200_000
-#: Single letters worth keeping as tokens (everything else of length 1 is noise).
-_KEEP_SINGLE = frozenset("x")
+from bot.knowledge.tokens import (
+    CACHE_MAX,
+    KEEP_SINGLE,
+    RUN_RE,
+    TOKEN_RE,
+    collapse_runs,
+    fold,
+    split_hyphenated,
+    split_token,
+    tokenize,
+)
+from bot.knowledge.vocabulary import Vocabulary
+
 #: longest text looked at for domain anchors / off-domain words
 _SCOPE_MAX_CHARS = 600
-
-
-def fold(text: str) -> str:
-    """Lower case without accents; apostrophes removed, dashes unified."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(c for c in text if not unicodedata.combining(c))
-    return text.casefold().translate(_APOSTROPHES).translate(_DASHES)
-
-
-def collapse_runs(token: str, keep: int = 1) -> str:
-    """Shorten runs of three or more identical letters to ``keep`` letters."""
-    return _RUN_RE.sub(lambda m: m.group(1) * keep, token)
-
-
-def _split_hyphenated(group: str, joined_ok: frozenset[str]) -> list[str]:
-    parts = [p for p in group.split("-") if p]
-    if len(parts) == 1:
-        return parts
-    first = parts[0]
-    # reduplication: kata-kata, anak-anak, sehari-hari -> first form
-    if all(p == first or first.endswith(p) for p in parts[1:]):
-        return [first]
-    joined = "".join(parts)
-    if joined in joined_ok or any(len(p) <= 2 for p in parts):
-        return [joined]  # e-mail, wi-fi, re-upload, 2-fa
-    return parts
-
-
-def _split_token(tok: str) -> list[str]:
-    m = _REDUP_DIGIT_RE.match(tok)
-    if m:  # akun2 -> akun (Indonesian shorthand for reduplication)
-        return [m.group(1)]
-    m = _DIM_RE.match(tok)
-    if m:  # 1080x1920px -> 1080 x 1920 px
-        out = [m.group(1), "x", m.group(2)]
-        if m.group(3):
-            out.append(m.group(3))
-        return out
-    m = _NUM_UNIT_RE.match(tok)
-    if m and m.group(2) in _UNITS:
-        return [m.group(1), m.group(2)]
-    return [tok]
-
-
-def _group_tokens(group: str, joined_ok: frozenset[str]) -> list[str]:
-    out: list[str] = []
-    for part in _split_hyphenated(group, joined_ok):
-        for tok in _split_token(part):
-            tok = collapse_runs(tok)
-            if len(tok) > 1 or tok in _KEEP_SINGLE or tok.isdigit():
-                out.append(tok)
-    return out
-
-
-def tokenize(
-    text: str, joined_ok: frozenset[str] = frozenset(), cache: dict[str, list[str]] | None = None
-) -> list[str]:
-    """Folded tokens. Runs of 3+ identical letters are collapsed to one letter."""
-    out: list[str] = []
-    for group in _TOKEN_RE.findall(fold(text)):
-        if cache is None:
-            out.extend(_group_tokens(group, joined_ok))
-            continue
-        toks = cache.get(group)
-        if toks is None:
-            toks = _group_tokens(group, joined_ok)
-            if len(cache) < _CACHE_MAX:
-                cache[group] = toks
-        out.extend(toks)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# Stemming (PySastrawi is slow-ish: one instance, results cached per word)
-
-_stemmer: Any = None
-
-
-def _get_stemmer() -> Any:
-    global _stemmer
-    if _stemmer is None:
-        from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
-
-        _stemmer = StemmerFactory().create_stemmer()
-    return _stemmer
-
-
-@lru_cache(maxsize=200_000)
-def stem_word(word: str) -> str:
-    """Sastrawi stem of one word (cached); words with digits are returned unchanged."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    out = _get_stemmer().stem(word)
-    return out or word
-
-
-def is_root_word(word: str) -> bool:
-    """True when ``word`` is exactly a root word of Sastrawi's dictionary."""
-    return bool(_get_stemmer().delegatedStemmer.dictionary.contains(word))
-
-
-_VOWEL_SHIFT_RE = re.compile(r"e([^aiueo]{1,2})$")
-
-
-def _vowel_shift(word: str) -> str:
-    """Jakarta-style final 'e' back to 'a': tanggep -> tanggap, dapet -> dapat, temen -> teman."""
-    shifted = _VOWEL_SHIFT_RE.sub(r"a\1", word)
-    return shifted if shifted != word else ""
-
-
-@lru_cache(maxsize=200_000)
-def is_indonesian_word(word: str) -> bool:
-    """True when ``word`` (or its stem) is in Sastrawi's dictionary of Indonesian root words."""
-    if not word.isalpha():
-        return False
-    dictionary = _get_stemmer().delegatedStemmer.dictionary
-    return bool(dictionary.contains(word) or dictionary.contains(stem_word(word)))
-
-
-# --------------------------------------------------------------------------------------------
-# The curators' lexicon
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """Slang/abbreviation/phrase -> canonical form, stopwords and words never stemmed."""
-
-    phrases: Mapping[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)
-    stopwords: frozenset[str] = frozenset()
-    no_stem: frozenset[str] = frozenset()
-    #: words that put a question in the bot's domain (``kata_ranah``: media sosial, akun,
-    #: unggah, canva, ...) and administrative/IT words that on their own do not
-    #: (``kata_luar_ranah``: wifi, pdf, absensi, ...); see ``scope_forms``
-    anchors: frozenset[str] = frozenset()
-    off_domain: frozenset[str] = frozenset()
-
-    @property
-    def max_phrase(self) -> int:
-        return max((len(k) for k in self.phrases), default=1)
-
-    @property
-    def words(self) -> frozenset[str]:
-        """Every token the lexicon knows (keys, canonical forms, stopwords, no-stem terms)."""
-        out: set[str] = set(self.stopwords) | set(self.no_stem)
-        for k, v in self.phrases.items():
-            out.update(k)
-            out.update(v)
-        return frozenset(out)
-
-    @classmethod
-    def empty(cls) -> Lexicon:
-        return cls()
-
-    @classmethod
-    def from_data(cls, data: Any, file: str = LEXICON_FILE) -> tuple[Lexicon, list[Problem]]:
-        """Build from the parsed YAML; problems are reported, the rest is still usable."""
-        problems: list[Problem] = []
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            return cls(), [Problem(file, "isi berkas harus berupa pemetaan (padanan, ...)")]
-        known = {"padanan", "kata_henti", "tanpa_stem", "kata_ranah", "kata_luar_ranah"}
-        for key in data:
-            if key not in known:
-                problems.append(
-                    Problem(
-                        file, f"bagian '{key}' tidak dikenal (pilihan: {', '.join(sorted(known))})"
-                    )
-                )
-
-        def word_list(key: str) -> list[str]:
-            raw = data.get(key) or []
-            if not isinstance(raw, list) or not all(isinstance(w, (str, int)) for w in raw):
-                problems.append(Problem(file, f"'{key}' harus berupa daftar kata"))
-                return []
-            return [str(w) for w in raw]
-
-        stop: set[str] = set()
-        for w in word_list("kata_henti"):
-            toks = tokenize(w)
-            if len(toks) != 1:
-                problems.append(Problem(file, f"kata henti '{w}' harus satu kata"))
-                continue
-            stop.add(toks[0])
-        no_stem: set[str] = set()
-        for w in word_list("tanpa_stem"):
-            toks = tokenize(w)
-            if len(toks) != 1:
-                problems.append(Problem(file, f"istilah tanpa_stem '{w}' harus satu kata"))
-                continue
-            no_stem.add(toks[0])
-
-        def single_words(key: str, label: str) -> frozenset[str]:
-            out: set[str] = set()
-            for w in word_list(key):
-                toks = tokenize(w)
-                if len(toks) != 1:
-                    problems.append(Problem(file, f"{label} '{w}' harus satu kata"))
-                    continue
-                out.add(toks[0])
-            return frozenset(out)
-
-        anchors = single_words("kata_ranah", "kata ranah")
-        off_domain = single_words("kata_luar_ranah", "kata luar ranah")
-        for w in sorted(anchors & off_domain):
-            problems.append(Problem(file, f"'{w}' ada di kata_ranah dan kata_luar_ranah sekaligus"))
-
-        phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
-        owner: dict[tuple[str, ...], str] = {}
-        raw_map = data.get("padanan") or {}
-        if not isinstance(raw_map, dict):
-            problems.append(Problem(file, "'padanan' harus berupa pemetaan bentuk baku -> variasi"))
-            raw_map = {}
-        for canon, variants in raw_map.items():
-            canon_s = str(canon)
-            canon_t = tuple(tokenize(canon_s))
-            if not canon_t:
-                problems.append(Problem(file, f"bentuk baku '{canon_s}' kosong"))
-                continue
-            if isinstance(variants, (str, int)):
-                variants = [variants]
-            if not isinstance(variants, list) or not all(
-                isinstance(v, (str, int)) for v in variants
-            ):
-                problems.append(Problem(file, f"variasi untuk '{canon_s}' harus berupa daftar"))
-                continue
-            keys = [canon_t] if len(canon_t) > 1 else []
-            for v in variants:
-                vt = tuple(tokenize(str(v)))
-                if not vt:
-                    problems.append(Problem(file, f"variasi kosong untuk '{canon_s}'"))
-                    continue
-                lone = [w for w in fold(str(v)).split() if len(w) == 1 and w.isalpha()]
-                if any(w not in _KEEP_SINGLE for w in lone):
-                    problems.append(
-                        Problem(
-                            file,
-                            f"variasi '{v}' untuk '{canon_s}' berisi huruf tunggal yang "
-                            "diabaikan pencarian; tulis tanpa huruf itu",
-                        )
-                    )
-                    continue
-                keys.append(vt)
-            for vt in keys:
-                if vt == canon_t and len(vt) == 1:
-                    continue
-                prev = owner.get(vt)
-                if prev is not None and prev != canon_s:
-                    problems.append(
-                        Problem(
-                            file,
-                            f"'{' '.join(vt)}' dipetakan ke dua bentuk: '{prev}' dan '{canon_s}'",
-                        )
-                    )
-                    continue
-                owner[vt] = canon_s
-                phrases[vt] = canon_t
-        lexicon = cls(
-            phrases=phrases,
-            stopwords=frozenset(stop),
-            no_stem=frozenset(no_stem),
-            anchors=anchors,
-            off_domain=off_domain,
-        )
-        return lexicon, problems
-
-    @classmethod
-    def load(cls, path: Path) -> tuple[Lexicon, list[Problem]]:
-        """Read ``lexicon.yaml``; a missing file gives an empty lexicon."""
-        name = path.name
-        if not path.exists():
-            return cls(), []
-        try:
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            return cls(), [Problem(name, f"YAML tidak valid: {_yaml_msg(exc)}")]
-        return cls.from_data(data, name)
-
-
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _yaml_msg(exc: Exception) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        return f"{problem} (baris {mark.line + 1}, kolom {mark.column + 1})"
-    return str(problem)
-
-
-# --------------------------------------------------------------------------------------------
-# The pipeline
 
 
 @dataclass(frozen=True)
@@ -358,96 +62,6 @@ class QueryTerm:
     term: str
     weight: float
     source: str
-
-
-class Vocabulary:
-    """What the knowledge base contains, for resolving the words of a question."""
-
-    def __init__(self, surface: Iterable[str], terms: Mapping[str, int], extra: Iterable[str]):
-        self.surface = frozenset(surface)
-        self.terms = terms  # term -> document frequency
-        self.extra = frozenset(extra)
-        self.known = self.surface | self.extra
-        buckets: dict[str, list[str]] = {}
-        for w in sorted(self.known | set(terms)):
-            if len(w) >= 3 and w.isalpha():
-                buckets.setdefault(w[0], []).append(w)
-        self._buckets = buckets
-        self._popularity = {w: terms.get(w, 0) for ws in buckets.values() for w in ws}
-
-    def typo_candidates(self, token: str) -> list[str]:
-        return self._buckets.get(token[0], [])
-
-    def popularity(self, word: str) -> int:
-        return self._popularity.get(word, 0)
-
-
-#: Slang (and formal) prefixes with the letter they may have replaced: nyari -> cari,
-#: ngirim -> kirim, nulis -> tulis, mosting -> posting. Tried longest first.
-_SLANG_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("nge", ("",)),
-    ("ter", ("",)),
-    ("ny", ("s", "c")),
-    ("ng", ("", "k", "h")),
-    ("di", ("",)),
-    ("ke", ("",)),
-    ("meng", ("",)),
-    ("mem", ("",)),
-    ("men", ("",)),
-    ("me", ("",)),
-    ("n", ("t",)),
-    ("m", ("p",)),
-    ("", ("",)),
-)
-_FORMAL_PREFIXES = (
-    "memper",
-    "meng",
-    "peng",
-    "ber",
-    "mem",
-    "men",
-    "pem",
-    "pen",
-    "ter",
-    "per",
-    "me",
-    "di",
-    "ke",
-    "pe",
-    "se",
-)
-_SLANG_SUFFIXES = ("innya", "inya", "nya", "kan", "in", "an", "lah", "kah", "i", "")
-_PARTICLES = ("nya", "lah", "kah", "pun", "ku", "mu")
-
-
-def _affix_groups(tok: str) -> list[list[str]]:
-    """Candidate roots of ``tok`` with slang/formal affixes removed, grouped by prefix
-    (longest prefix first; inside a group, longest suffix first)."""
-    groups: list[list[str]] = []
-    for pre, repls in _SLANG_PREFIXES:
-        if pre and not tok.startswith(pre):
-            continue
-        group: list[str] = []
-        for suf in _SLANG_SUFFIXES:
-            if not pre and not suf:
-                continue
-            if suf and not tok.endswith(suf):
-                continue
-            core = tok[len(pre) : len(tok) - len(suf)]
-            if len(core) < 2:
-                continue
-            for r in repls:
-                base = r + core
-                if len(base) >= 3:
-                    group.append(base)
-        if group:
-            groups.append(group)
-    return groups
-
-
-def _affix_bases(tok: str) -> Iterable[str]:
-    for group in _affix_groups(tok):
-        yield from group
 
 
 _CLAUSE_RE = re.compile(r"[,.;:!?()\n]+")
@@ -467,7 +81,7 @@ CONTEXT_MIN_WORDS = 10
 def _clauses(folded: str) -> list[tuple[list[str], float]]:
     """Token groups of a question by clause, each with its weight factor (self-introductions in
     long messages count less)."""
-    parts = [_TOKEN_RE.findall(c) for c in _CLAUSE_RE.split(folded)]
+    parts = [TOKEN_RE.findall(c) for c in _CLAUSE_RE.split(folded)]
     parts = [p for p in parts if p]
     if len(parts) < 2 or sum(len(p) for p in parts) < CONTEXT_MIN_WORDS:
         return [(g, 1.0) for g in parts]
@@ -521,13 +135,13 @@ class Normalizer:
         out = tok
         if tok not in self._base_words and tok.isalpha() and len(tok) >= 4:
             out = self._canon_slang(tok)
-        if len(self._canon_cache) < _CACHE_MAX:
+        if len(self._canon_cache) < CACHE_MAX:
             self._canon_cache[tok] = out
         return out
 
     def _canon_slang(self, tok: str) -> str:
         if len(tok) >= 5:
-            for base in _affix_bases(tok):
+            for base in affix_bases(tok):
                 if base in self._base_words:
                     return base
         # colloquial forms of Indonesian words Sastrawi cannot stem: nulis -> tulis,
@@ -535,10 +149,10 @@ class Normalizer:
         # as written, and only to a root in Sastrawi's dictionary (the longest wins)
         if is_indonesian_word(tok) or stem_word(tok) != tok:
             return tok
-        for group in _affix_groups(tok):  # longer prefixes first: ngecek -> cek, not kecek
+        for group in affix_groups(tok):  # longer prefixes first: ngecek -> cek, not kecek
             best = ""
             for base in group:
-                for cand in (base, _vowel_shift(base)):
+                for cand in (base, vowel_shift(base)):
                     if cand and len(cand) > len(best) and is_root_word(cand):
                         best = cand
             if best:
@@ -577,14 +191,14 @@ class Normalizer:
         if token in self.lexicon.no_stem or not token.isalpha():
             out = token
         else:
-            for suf in _PARTICLES:
+            for suf in PARTICLES:
                 base = token[: -len(suf)]
                 if token.endswith(suf) and len(base) >= 3 and base in self._protected:
                     out = base
                     break
             else:
                 out = stem_word(token)
-        if len(self._stem_cache) < _CACHE_MAX:
+        if len(self._stem_cache) < CACHE_MAX:
             self._stem_cache[token] = out
         return out
 
@@ -659,7 +273,7 @@ class Normalizer:
         if self._is_known(tok, vocab):
             return [tok], 1.0
         # repeated letters: "maaaf" -> "maaf" if that is known; trailing doubles "kakk" -> "kak"
-        if _RUN_RE.search(raw):
+        if RUN_RE.search(raw):
             two = collapse_runs(raw, 2)
             if two != tok and self._is_known(two, vocab):
                 return [two], 1.0
@@ -672,7 +286,7 @@ class Normalizer:
             # become "teras", nor "cabai" "capai"
             return [tok], 1.0
         # slang affixes against the knowledge vocabulary: dipantau, ngecek, jadwalin
-        for base in _affix_bases(tok):
+        for base in affix_bases(tok):
             if self._is_known(base, vocab):
                 return [base], self.AFFIX_WEIGHT
         # glued words: akunig, gantipassword
@@ -684,47 +298,27 @@ class Normalizer:
                 if ok_a and ok_b:
                     return [a, b], self.SPLIT_WEIGHT
         # typos
-        fixed = self._typo(tok, vocab)
+        fixed = vocab.repair_typo(tok)
         if fixed is None:
             # a typo inside a prefixed word: berkolaborais -> kolaborasi
-            for pre in _FORMAL_PREFIXES:
+            for pre in FORMAL_PREFIXES:
                 if tok.startswith(pre) and len(tok) - len(pre) >= 5:
-                    fixed = self._typo(tok[len(pre) :], vocab)
+                    fixed = vocab.repair_typo(tok[len(pre) :])
                     if fixed is not None:
                         break
         if fixed is not None:
             return [self.canon(fixed)], self.TYPO_WEIGHT
         return [tok], 1.0
 
-    def _typo(self, tok: str, vocab: Vocabulary) -> str | None:
-        n = len(tok)
-        if n < 4:
-            return None
-        max_d = 1 if n <= 6 else 2
-        best: tuple[int, int, str] | None = None
-        for word, dist, _ in process.extract(
-            tok, vocab.typo_candidates(tok), scorer=OSA.distance, score_cutoff=max_d, limit=8
-        ):
-            if abs(len(word) - n) > max_d:
-                continue
-            # short words: one edit turns many everyday words into other words, so the last
-            # letter must match as well as the first (the bucket already guarantees that)
-            if n <= 5 and word[-1] != tok[-1]:
-                continue
-            key = (int(dist), -vocab.popularity(word), word)
-            if best is None or key < best:
-                best = key
-        return best[2] if best else None
-
     def query_terms(self, text: str, vocab: Vocabulary) -> list[QueryTerm]:
         """Terms of a question, with unknown words resolved against ``vocab``."""
         resolved: list[tuple[str, float, str]] = []
         for groups, factor in _clauses(fold(text)):
             for group in groups:
-                for part in _split_hyphenated(group, self._joined_ok):
-                    for raw in _split_token(part):
+                for part in split_hyphenated(group, self._joined_ok):
+                    for raw in split_token(part):
                         tok = self.canon(collapse_runs(raw))
-                        if not (len(tok) > 1 or tok in _KEEP_SINGLE or tok.isdigit()):
+                        if not (len(tok) > 1 or tok in KEEP_SINGLE or tok.isdigit()):
                             continue
                         toks, weight = self._resolve(tok, raw, vocab)
                         for t in toks:

@@ -1,9 +1,11 @@
 """The durable outbox: every message the bot sends in bulk, one delivery row per recipient."""
 
+from bot.outbox.claims import Claimed
 from bot.outbox.leader import Leadership
 from bot.outbox.pacing import TokenBucket
+from bot.outbox.progress import Content, Counts, Progress
 from bot.outbox.sender import ProgressReporter, Sender
-from bot.outbox.store import Claimed, Content, Counts, OutboxService, Progress, Recipient
+from bot.outbox.store import OutboxService, Recipient
 
 __all__ = [
     "Claimed",

@@ -27,8 +27,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.outbox.claims import Claimed
 from bot.outbox.pacing import TokenBucket
-from bot.outbox.store import Claimed, Content, OutboxService, buttons_from_json
+from bot.outbox.progress import Content
+from bot.outbox.store import OutboxService, buttons_from_json
 from bot.transport import (
     BadRequest,
     Blocked,

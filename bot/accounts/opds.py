@@ -1,0 +1,105 @@
+"""The default OPD list (``knowledge/opd.yaml``): schema, loading, checking, syncing."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+
+from bot.accounts.models import Opd
+from bot.config import check_timezone
+from bot.db import Database
+
+OPD_FILE = "opd.yaml"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class OpdItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str
+    name: str
+    kind: str | None = None
+    timezone: str | None = None
+
+    @field_validator("slug")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG_RE.match(v):
+            raise ValueError(f"slug '{v}' harus huruf kecil, angka dan tanda hubung")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = v.strip()
+        if not v or len(v) > 200:
+            raise ValueError("nama OPD wajib diisi (maksimal 200 karakter)")
+        return v
+
+
+class OpdList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str
+    timezone: str = "Asia/Jakarta"
+    opds: list[OpdItem]
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @model_validator(mode="after")
+    def _unique(self) -> OpdList:
+        seen: set[str] = set()
+        for o in self.opds:
+            if o.slug in seen:
+                raise ValueError(f"slug ganda: {o.slug}")
+            seen.add(o.slug)
+        if not self.opds:
+            raise ValueError("daftar OPD kosong")
+        return self
+
+
+class OpdFileError(Exception):
+    pass
+
+
+def load_opds(knowledge_dir: Path) -> OpdList:
+    path = Path(knowledge_dir) / OPD_FILE
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return OpdList.model_validate(data)
+    except FileNotFoundError:
+        raise OpdFileError(f"{path}: berkas tidak ada") from None
+    except yaml.YAMLError as exc:
+        raise OpdFileError(f"{path}: YAML tidak valid: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        raise OpdFileError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}") from None
+
+
+def check_opds(knowledge_dir: Path) -> list[tuple[str, str]]:
+    try:
+        load_opds(knowledge_dir)
+    except OpdFileError as exc:
+        file, _, problem = str(exc).partition(": ")
+        return [(file, problem)]
+    return []
+
+
+async def sync_opds(db: Database, opds: OpdList) -> int:
+    """Insert new OPDs and update names of known ones (by slug). Returns how many exist."""
+    async with db.session() as s:
+        existing = {o.slug: o for o in (await s.scalars(select(Opd))).all()}
+        for item in opds.opds:
+            tz = item.timezone or opds.timezone
+            row = existing.get(item.slug)
+            if row is None:
+                s.add(Opd(slug=item.slug, name=item.name, kind=item.kind, timezone=tz))
+            else:
+                row.name, row.kind, row.timezone = item.name, item.kind, tz
+        return len(set(existing) | {o.slug for o in opds.opds})

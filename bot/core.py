@@ -1,0 +1,64 @@
+"""The application core, assembled once per process and shared by handlers, CLI and tests."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.accounts.opds import load_opds, sync_opds
+from bot.accounts.service import UserService
+from bot.background import Background
+from bot.config import Settings
+from bot.db import Database, upgrade_async
+from bot.feedback.service import FeedbackService
+from bot.knowledge.service import QAService
+from bot.outbox import OutboxService
+from bot.schedules.service import ScheduleService
+from bot.transport import Transport
+
+log = logging.getLogger(__name__)
+
+
+class Core:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.knowledge_dir = settings.resolve_knowledge_dir()
+        self.users = UserService(db, settings)
+        self.bot_username: str | None = None
+        self.transport: Transport | None = None
+        self.qa = QAService(db, self.knowledge_dir, settings.helpdesk_chat_id)
+        self.feedback = FeedbackService(db, settings, self.users)
+        self.outbox = OutboxService(db, settings, self.users)
+        self.schedules = ScheduleService(db, settings, self.outbox)
+        self.background = Background(self)
+
+    @classmethod
+    async def create(cls, settings: Settings, *, migrate: bool = True) -> Core:
+        if migrate:
+            await upgrade_async(settings.database_url)
+        core = cls(settings, Database(settings.database_url))
+        await core.load_content()
+        return core
+
+    async def load_content(self) -> None:
+        """Load the files in the knowledge folder that the core depends on."""
+        await sync_opds(self.db, load_opds(self.knowledge_dir))
+        await self.qa.load()
+        self.schedules.reload_content()
+
+    async def start_background(self, transport: Transport) -> None:
+        """Start the sender and scheduler (only one process per database runs them)."""
+        self.transport = transport
+        await self.background.start(transport)
+
+    async def stop_background(self) -> None:
+        await self.background.stop()
+
+    async def delete_personal_data(self, telegram_id: int) -> bool:
+        """/hapusdata: unlink survey responses, then delete the user (questions stay, anonymous;
+        reminders and pending deliveries go with the user through their foreign keys)."""
+        await self.feedback.forget(telegram_id)
+        return await self.users.delete_personal_data(telegram_id)
+
+    async def close(self) -> None:
+        await self.db.dispose()

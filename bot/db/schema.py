@@ -1,0 +1,25 @@
+"""Every table of every feature. Importing this module registers them all on ``Base.metadata``
+(Alembic's env and the tests rely on it)."""
+
+from bot.accounts.models import Opd, User
+from bot.db.base import Base
+from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSession
+from bot.knowledge.models import Handoff, QuestionLog
+from bot.outbox.models import Delivery, OutboxMessage
+from bot.schedules.models import CalendarSent, Schedule, TipProgress
+
+__all__ = [
+    "Base",
+    "CalendarSent",
+    "Delivery",
+    "FeedbackAnswer",
+    "FeedbackResponse",
+    "FeedbackSession",
+    "Handoff",
+    "Opd",
+    "OutboxMessage",
+    "QuestionLog",
+    "Schedule",
+    "TipProgress",
+    "User",
+]

@@ -1,0 +1,141 @@
+"""/start and the OPD question (registration)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+from bot.accounts.service import OPD_OTHER_MAX, UserView
+from bot.labels import label
+from bot.transport import Button
+from handlers.commands import set_admin_commands
+from handlers.common import (
+    Ctx,
+    answer,
+    callback_parts,
+    core,
+    current_user,
+    edit,
+    is_private,
+    register_user,
+    reply,
+    stale,
+)
+
+log = logging.getLogger(__name__)
+
+OPD_PAGE_SIZE = 8
+TZ_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
+
+StartPayloadHandler = Callable[[Update, Ctx, UserView, str], Awaitable[Any]]
+_start_payloads: dict[str, StartPayloadHandler] = {}
+
+
+def register_start_payload(prefix: str, handler: StartPayloadHandler) -> None:
+    """Deep links ``t.me/<bot>?start=<prefix>...`` go to ``handler`` after registration."""
+    _start_payloads[prefix] = handler
+
+
+# -- /start ------------------------------------------------------------------------------------
+async def cmd_start(update: Update, context: Ctx) -> None:
+    if not is_private(update):
+        await reply(update, context, "group_start", bot_username=core(context).bot_username)
+        return
+    user, created = await register_user(update, context)
+    if created and core(context).users.is_admin(user.telegram_id, user.role):
+        await set_admin_commands(context.bot, user.chat_id)
+    payload = context.args[0] if context.args else ""
+    for prefix, handler in _start_payloads.items():
+        if payload.startswith(prefix):
+            if created:
+                await reply(update, context, "privacy")
+            await handler(update, context, user, payload)
+            return
+    bot_name = context.bot.first_name or "OPD Bot"
+    await reply(
+        update, context, "start_welcome", created=created, name=user.name, bot_name=bot_name
+    )
+    if created or not user.has_opd:
+        await reply(update, context, "privacy")
+        await send_opd_question(update, context, page=0, as_edit=False)
+
+
+# -- the OPD question --------------------------------------------------------------------------
+async def opd_keyboard(context: Ctx, page: int) -> tuple[list[list[Button]], int, int]:
+    opds = await core(context).users.list_opds()
+    pages = max(1, math.ceil(len(opds) / OPD_PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    chunk = opds[page * OPD_PAGE_SIZE : (page + 1) * OPD_PAGE_SIZE]
+    rows = [[Button(o.name, callback_data=f"opd:s:{o.slug}")] for o in chunk]
+    nav = []
+    if page > 0:
+        nav.append(Button(label("prev"), callback_data=f"opd:p:{page - 1}"))
+    if page < pages - 1:
+        nav.append(Button(label("next"), callback_data=f"opd:p:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    rows.append([Button(label("other"), callback_data="opd:o")])
+    return rows, page, pages
+
+
+async def send_opd_question(update: Update, context: Ctx, *, page: int, as_edit: bool) -> None:
+    rows, page, pages = await opd_keyboard(context, page)
+    if as_edit:
+        await edit(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+    else:
+        await reply(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+
+
+async def on_opd_button(update: Update, context: Ctx) -> None:
+    parts = callback_parts(update, "opd")
+    user = await current_user(update, context)
+    if parts is None or user is None:
+        await stale(update, context)
+        return
+    users = core(context).users
+    action = parts[0]
+    if action == "p" and len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
+        await answer(update)
+        await send_opd_question(update, context, page=int(parts[1]), as_edit=True)
+    elif action == "s" and len(parts) == 2:
+        updated = await users.set_opd(user.telegram_id, parts[1])
+        if updated is None:
+            await stale(update, context)
+            return
+        await users.accept_privacy(user.telegram_id)
+        await answer(update, "saved")
+        await edit(update, context, "opd_saved", opd=updated.opd_name)
+    elif action == "o" and len(parts) == 1:
+        await users.set_pending(user.telegram_id, "opd_other")
+        await answer(update)
+        await edit(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
+    else:
+        await stale(update, context)
+
+
+async def short_text(update: Update, context: Ctx, *, limit: int, prompt: str, **ctx) -> str | None:
+    """The typed text of a short free-text answer, or None after re-asking politely
+    (a sticker or photo instead of text, or a text over ``limit`` characters)."""
+    text = update.effective_message.text if update.effective_message else None
+    if text is None or not text.strip():
+        await reply(update, context, prompt, limit=limit, **ctx)
+        return None
+    if len(text) > limit:
+        await reply(update, context, "too_long", length=len(text), limit=limit)
+        return None
+    return text
+
+
+async def on_opd_other_text(update: Update, context: Ctx, user: UserView) -> None:
+    users = core(context).users
+    text = await short_text(update, context, limit=OPD_OTHER_MAX, prompt="opd_other_prompt")
+    if text is None:
+        return
+    updated = await users.set_opd_other(user.telegram_id, text)
+    await users.set_pending(user.telegram_id, None)
+    await users.accept_privacy(user.telegram_id)
+    await reply(update, context, "opd_saved", opd=updated.opd_name)

@@ -1,0 +1,48 @@
+"""Admins' curation: /celah (knowledge gaps) and /muatulang (reload the content)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import InputFile, Update
+
+from handlers.common import (
+    Ctx,
+    admin_only,
+    core,
+    reply,
+)
+from handlers.knowledge.questions import GAPS_SHOWN
+
+
+# -- admins ------------------------------------------------------------------------------------
+@admin_only
+async def cmd_celah(update: Update, context: Ctx) -> None:
+    qa = core(context).qa
+    groups = await qa.gaps()
+    await reply(
+        update,
+        context,
+        "gaps",
+        groups=groups,
+        days=30,
+        limit=GAPS_SHOWN,
+        total=sum(g.count for g in groups),
+    )
+    if groups:
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        await context.bot.send_document(
+            chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+            document=InputFile(qa.gaps_csv(groups), filename=f"celah-{stamp}.csv"),
+        )
+
+
+@admin_only
+async def cmd_muatulang(update: Update, context: Ctx) -> None:
+    result = await core(context).qa.reload()
+    if result.ok:
+        await reply(update, context, "reload_ok", entries=result.entries)
+    else:
+        await reply(
+            update, context, "reload_failed", entries=result.entries, problems=result.problems
+        )

@@ -1,0 +1,117 @@
+"""Every handler of the bot, registered in one place.
+
+Order matters: within one handler group the first matching handler wins, so the catch-alls
+(free-text dialogue routing, unknown commands, unrecognised buttons) come last. Free-text
+answers to a half-finished dialogue are routed by ``handlers.dialogue`` to the handler
+registered for the user's ``pending`` state.
+"""
+
+from __future__ import annotations
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.feedback.codes import DEEPLINK_PREFIX
+from handlers import dialogue, fallback
+from handlers.accounts import help, onboarding, privacy, profile
+from handlers.accounts.onboarding import register_start_payload
+from handlers.common import stale
+from handlers.dialogue import register_pending, set_default_text_handler
+from handlers.feedback import cards, organizer, participant, wizard
+from handlers.knowledge import browse, curation, handoff, questions
+from handlers.outbox import broadcast, compose
+from handlers.schedules import reminders, subscriptions
+
+
+def register_handlers(app: Application) -> None:
+    add = app.add_handler
+
+    # -- dialogue state: a command ends a half-finished dialogue (runs before every command)
+    add(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & filters.COMMAND,
+            dialogue.on_private_command,
+        ),
+        group=-1,
+    )
+
+    # -- accounts: /start, the OPD question, /profil, /privasi, /hapusdata, /bantuan
+    add(CommandHandler("start", onboarding.cmd_start))
+    add(CommandHandler("profil", profile.cmd_profile))
+    add(CommandHandler("privasi", privacy.cmd_privacy))
+    add(CommandHandler("hapusdata", privacy.cmd_delete))
+    add(CommandHandler(["bantuan", "help"], help.cmd_help))
+    add(CallbackQueryHandler(onboarding.on_opd_button, pattern=r"^opd:"))
+    add(CallbackQueryHandler(profile.on_profile_button, pattern=r"^prof:"))
+    add(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^del:"))
+    register_pending("opd_other", onboarding.on_opd_other_text)
+    register_pending("name", profile.on_name_text)
+
+    # -- knowledge: questions and answers, /materi, the helpdesk handoff, curation
+    helpdesk = app.bot_data["core"].settings.helpdesk_chat_id
+    if helpdesk is not None:
+        # Only plain replies: commands and mentions in the helpdesk chat work as anywhere.
+        add(
+            MessageHandler(
+                filters.Chat(chat_id=helpdesk) & filters.REPLY & ~filters.COMMAND,
+                handoff.on_helpdesk_reply,
+            )
+        )
+    add(CommandHandler("tanya", questions.cmd_tanya))
+    add(CommandHandler("materi", browse.cmd_materi))
+    add(CommandHandler("celah", curation.cmd_celah))
+    add(CommandHandler("muatulang", curation.cmd_muatulang))
+    add(CallbackQueryHandler(questions.on_kb_button, pattern=r"^kb:"))
+    add(CallbackQueryHandler(browse.on_materi_button, pattern=r"^mt:"))
+    add(
+        MessageHandler(
+            filters.ChatType.GROUPS & filters.TEXT & ~filters.COMMAND & filters.Entity("mention"),
+            questions.on_group_mention,
+        )
+    )
+    register_pending(questions.COMMENT_PENDING, questions.on_vote_comment)
+    set_default_text_handler(questions.on_private_text)
+
+    # -- feedback: participants answering a survey, organizers running sessions
+    add(CommandHandler("umpanbalik", participant.cmd_umpanbalik))
+    add(CallbackQueryHandler(participant.on_participant_button, pattern=rf"^{participant.P}:"))
+    register_pending(participant.PENDING_ANSWER, participant.on_answer_text)
+    register_start_payload(DEEPLINK_PREFIX, participant.start_payload)
+    add(CommandHandler("sesi", organizer.cmd_sesi))
+    add(CommandHandler("laporan", organizer.cmd_laporan))
+    add(CallbackQueryHandler(organizer.on_organizer_button, pattern=rf"^{cards.O}:"))
+    register_pending(wizard.PENDING_WIZARD, wizard.on_wizard_text)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            participant.purge_job, interval=24 * 3600, first=600, name="feedback_purge"
+        )
+
+    # -- outbox: /siaran
+    add(CommandHandler("siaran", compose.cmd_siaran))
+    add(CallbackQueryHandler(broadcast.on_button, pattern=rf"^{compose.PREFIX}:"))
+    register_pending(compose.PENDING_COMPOSE, compose.on_compose)
+    register_pending(compose.PENDING_WHEN, broadcast.on_when)
+
+    # -- schedules: /pengingat, /langganan
+    add(CommandHandler("pengingat", reminders.cmd_pengingat))
+    add(CommandHandler("langganan", subscriptions.cmd_langganan))
+    add(CallbackQueryHandler(reminders.on_button, pattern=r"^pg:"))
+    add(CallbackQueryHandler(subscriptions.on_sub_button, pattern=r"^sub:"))
+    register_pending(reminders.PENDING_WHEN, reminders.on_when)
+    register_pending(reminders.PENDING_TEXT, reminders.on_text)
+    register_pending(reminders.PENDING_TIPS, subscriptions.on_tips_when)
+
+    # -- catch-alls: private free text (dialogue answers or questions), unknown commands,
+    # buttons no feature recognises (tampered, or from an old version of the bot), errors
+    add(
+        MessageHandler(
+            # New messages only: an edited earlier message is not a new answer or question.
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & ~filters.COMMAND
+            & ~filters.StatusUpdate.ALL,
+            dialogue.on_private_message,
+        )
+    )
+    add(MessageHandler(filters.COMMAND, fallback.on_unknown_command))
+    add(CallbackQueryHandler(stale))
+    app.add_error_handler(fallback.on_error)
