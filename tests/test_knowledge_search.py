@@ -241,7 +241,10 @@ IN_DOMAIN_WITH_OFFICE_WORDS = [
     ("wifi publik aman gak buat buka akun ig dinas", {"keamanan-perangkat"}),
     ("boleh gak posting foto ktp warga penerima bansos", {"keamanan-data-pribadi"}),
     ("nik warga kebaca di foto postingan gmn", {"keamanan-data-pribadi"}),
-    ("hp dinas hilang akun ig masih login", {"keamanan-perangkat", "keamanan-kode-cadangan"}),
+    (
+        "hp dinas hilang akun ig masih login",
+        {"keamanan-perangkat", "keamanan-kode-cadangan", "keamanan-sesi-login"},
+    ),
     ("ukuran file video reels max brp", {"desain-ukuran-konten"}),
     ("laptop kantor perlu antivirus gak", {"keamanan-perangkat"}),
     ("pdf standar sama pdf cetak di canva bedanya apa", {"desain-ekspor-kualitas"}),
