@@ -1,9 +1,10 @@
 """Background work of one process: the outbox sender, the progress reporter and the scheduler.
 
-Only the leader runs them (``bot.outbox.leader.Leadership``): on PostgreSQL the holder of the
-advisory lock - a standby retries every ``lead_retry`` seconds and takes over when the holder
-dies; the holder checks its lock connection every ``lead_retry`` seconds and stops its work if
-the connection is lost. On SQLite the single process always leads.
+Only the leader runs them (``bot.outbox.leader.Leadership``): the holder of the lease row,
+which it renews every ``lead_retry`` seconds; a standby tries every ``lead_retry`` seconds and
+takes over when the lease has expired (``LEADER_TTL``, 12 s: a takeover within about 15 s). A
+holder that cannot renew, or whose write was fenced, stops its work at once. On SQLite the
+single process always takes the lease at start.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ def cancel_button(message_id: int) -> Button:
 class Background:
     def __init__(self, core: Any) -> None:
         self.core = core
-        self.lead_retry = 5.0
+        self.lead_retry = 3.0
+        self.lead_ttl = 12.0
+        self.unrecorded: list = []  # outcomes sent but not yet recorded (outlive one sender)
         self.progress_interval = 2.0
         self.sync_interval = 30.0
         self.scheduler_enabled = True
@@ -51,13 +54,12 @@ class Background:
 
     async def start(self, transport: Transport) -> None:
         self.transport = transport
-        self.leadership = Leadership(self.core.db.url)
+        self.leadership = Leadership(self.core.db, ttl=self.lead_ttl)
         if await self.leadership.try_acquire():
             await self._start_work()
-        elif not self.core.db.is_sqlite:
+        else:
             log.info("another process runs the sender and scheduler; standing by")
-        if not self.core.db.is_sqlite:
-            self._supervisor = asyncio.create_task(self._supervise(), name="outbox-supervisor")
+        self._supervisor = asyncio.create_task(self._supervise(), name="outbox-supervisor")
 
     async def stop(self) -> None:
         task, self._supervisor = self._supervisor, None
@@ -79,16 +81,22 @@ class Background:
         while True:
             await asyncio.sleep(self.lead_retry)
             try:
-                if self.leadership.held:
-                    if not await self.leadership.check():
-                        log.error("lost leadership; stopping the sender and scheduler")
+                if self.leadership.held and not await self.leadership.check():
+                    log.error("lost leadership; stopping the sender and scheduler")
+                if not self.leadership.held:
+                    if self.sender is not None:
                         await self._stop_work()
-                elif await self.leadership.try_acquire():
-                    await self._start_work()
+                    if await self.leadership.try_acquire():
+                        await self._start_work()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("leadership supervision failed")
+
+    def _lost(self) -> None:
+        """A write was fenced: stop the sender and the scheduler now (not at the next check)."""
+        if self._supervisor is not None:
+            asyncio.get_running_loop().create_task(self._stop_work())
 
     async def _start_work(self) -> None:
         async with self._lock:
@@ -101,6 +109,9 @@ class Background:
                 core.outbox,
                 self.transport,
                 rate=core.settings.broadcast_rate,
+                leadership=self.leadership,
+                on_lost=self._lost,
+                unrecorded=self.unrecorded,
                 **self.sender_options,
             )
             await self.sender.start()

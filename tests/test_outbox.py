@@ -1,5 +1,5 @@
 """The outbox core without Telegram: enqueue, claims and leases, pacing, failure paths,
-progress, cancel, the advisory lock, and the `opdbot broadcast` CLI."""
+progress, cancel, and the `opdbot broadcast` CLI."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from bot.accounts.models import User
 from bot.accounts.service import UserService
 from bot.config import load_settings
 from bot.db import Database
-from bot.outbox import Leadership, OutboxService, ProgressReporter, Recipient, Sender, TokenBucket
+from bot.outbox import OutboxService, ProgressReporter, Recipient, Sender, TokenBucket
 from bot.outbox.models import D_SENDING, Delivery, OutboxMessage
 from bot.templates import render
 from bot.transport import Button, RetryAfter, Transient
@@ -280,21 +280,6 @@ async def test_transient_backoff_is_exponential_and_bounded(env):
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
-async def test_advisory_lock_one_leader_and_takeover(db_url):
-    a, b = Leadership(db_url, key=4242), Leadership(db_url, key=4242)
-    try:
-        assert await a.try_acquire()
-        assert not await b.try_acquire()
-        assert await a.check()
-        await a.release()  # the leader dies (its connection closes)
-        assert await b.try_acquire()
-        assert not await a.try_acquire()
-    finally:
-        await a.release()
-        await b.release()
-
-
-@pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
 async def test_concurrent_claims_on_postgres_never_share_a_row(env, db_url):
     db, outbox, _ = env
     mid, _ = await outbox.create_message("system", text="x", status="running")
@@ -309,12 +294,6 @@ async def test_concurrent_claims_on_postgres_never_share_a_row(env, db_url):
         await other_db.dispose()
     ids = [r.id for rows in results for r in rows]
     assert len(ids) == len(set(ids)) == 400
-
-
-async def test_sqlite_always_leads(tmp_path):
-    lead = Leadership(f"sqlite+aiosqlite:///{tmp_path}/x.sqlite3")
-    assert await lead.try_acquire() and await lead.check()
-    await lead.release()
 
 
 async def test_retry_after_reason_and_transient_errors_are_kept(env):

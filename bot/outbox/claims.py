@@ -8,13 +8,14 @@ equals the lease end, so an expired lease makes it due again), then ``sent`` / `
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.db import Database
+from bot.outbox.leader import fence
 from bot.outbox.models import (
     D_BLOCKED,
     D_FAILED,
@@ -43,6 +44,8 @@ class Claimed:
     buttons: list | None
     lease_until: datetime
     owner: str
+    epoch: int | None = None  # the leader epoch the row was claimed under
+    begun: bool = False  # begin() counted this attempt already
 
 
 def _cut(reason: str | None) -> str | None:
@@ -86,9 +89,13 @@ class Claims:
         return ids
 
     # -- the sender's side -------------------------------------------------------------------
-    async def claim(self, owner: str, limit: int, lease_seconds: float) -> list[Claimed]:
+    async def claim(
+        self, owner: str, limit: int, lease_seconds: float, *, epoch: int | None = None
+    ) -> list[Claimed]:
         """Lease up to ``limit`` due rows (pending and due, or leased with an expired lease).
 
+        With ``epoch`` (the leader's) the claim is fenced (refused with ``Fenced`` unless that
+        epoch is the lease's) and rows leased under an older epoch are due at once.
         On PostgreSQL the rows are picked with ``FOR UPDATE SKIP LOCKED`` so concurrent
         claimers never get the same row; on SQLite there is one process (and one writer).
         """
@@ -100,7 +107,17 @@ class Claims:
             Delivery.status.in_([D_PENDING, D_SENDING]),
             Delivery.next_attempt_at <= now,
         )
+        if epoch is not None:
+            due = or_(
+                due,
+                and_(
+                    Delivery.status == D_SENDING,
+                    Delivery.lease_epoch.is_not(None),
+                    Delivery.lease_epoch < epoch,
+                ),
+            )
         async with self.db.session() as s:
+            await fence(s, epoch)
             ids = list(
                 (
                     await s.scalars(
@@ -121,6 +138,7 @@ class Claims:
                     .values(
                         status=D_SENDING,
                         lease_owner=owner,
+                        lease_epoch=epoch,
                         lease_until=until,
                         next_attempt_at=until,
                         updated_at=now,
@@ -147,19 +165,53 @@ class Claims:
                 buttons=r[6],
                 lease_until=until,
                 owner=owner,
+                epoch=epoch,
             )
             for r in rows
         ]
         out.sort(key=lambda c: c.id)
         return out
 
-    async def mark_sent(self, d: Claimed, telegram_message_id: int | None) -> None:
-        """It went out: record it even if the lease was lost meanwhile (the truth wins)."""
+    async def begin(self, d: Claimed, *, epoch: int | None = None) -> Claimed | None:
+        """Just before sending: count the attempt durably (fenced). None = not ours any more.
+
+        Nothing is sent unless this write succeeded, so no send happens blind through a
+        database outage and ``attempts`` counts every send that may have reached Telegram.
+        """
         now = self.clock()
         async with self.db.session() as s:
+            await fence(s, epoch if epoch is not None else d.epoch)
+            n = (
+                await s.execute(
+                    update(Delivery)
+                    .where(self._mine(d))
+                    .values(attempts=Delivery.attempts + 1, updated_at=now)
+                )
+            ).rowcount
+        if n != 1:
+            return None
+        return replace(d, attempts=d.attempts + 1, begun=True)
+
+    def _count(self, d: Claimed, count_attempt: bool = True):
+        """The attempts value after this outcome (begin() may have counted it already)."""
+        if d.begun:
+            return Delivery.attempts - (0 if count_attempt else 1)
+        return Delivery.attempts + (1 if count_attempt else 0)
+
+    async def mark_sent(
+        self, d: Claimed, telegram_message_id: int | None, *, epoch: int | None = None
+    ) -> None:
+        """It went out: record it even if the lease expired meanwhile (the truth wins), but
+        only under the current leader epoch (``Fenced`` otherwise)."""
+        now = self.clock()
+        cond = [Delivery.id == d.id, Delivery.status.not_in([D_SENT, D_BLOCKED, D_FAILED])]
+        if d.epoch is not None:
+            cond.append(Delivery.lease_epoch == d.epoch)
+        async with self.db.session() as s:
+            await fence(s, epoch if epoch is not None else d.epoch)
             await s.execute(
                 update(Delivery)
-                .where(Delivery.id == d.id, Delivery.status.not_in([D_SENT, D_BLOCKED, D_FAILED]))
+                .where(*cond)
                 .values(
                     status=D_SENT,
                     telegram_message_id=telegram_message_id,
@@ -167,20 +219,24 @@ class Claims:
                     lease_owner=None,
                     lease_until=None,
                     error=None,
-                    attempts=Delivery.attempts + 1,
+                    attempts=self._count(d),
                     updated_at=now,
                 )
             )
 
     def _mine(self, d: Claimed):
-        return and_(
+        cond = and_(
             Delivery.id == d.id, Delivery.status == D_SENDING, Delivery.lease_owner == d.owner
         )
+        if d.epoch is not None:
+            cond = and_(cond, Delivery.lease_epoch == d.epoch)
+        return cond
 
-    async def mark_blocked(self, d: Claimed, reason: str) -> None:
+    async def mark_blocked(self, d: Claimed, reason: str, *, epoch: int | None = None) -> None:
         """403: the user blocked the bot or is deactivated. Never retried; user inactive."""
         now = self.clock()
         async with self.db.session() as s:
+            await fence(s, epoch if epoch is not None else d.epoch)
             await s.execute(
                 update(Delivery)
                 .where(Delivery.id == d.id, Delivery.status.in_([D_SENDING, D_PENDING]))
@@ -189,15 +245,18 @@ class Claims:
                     error=_cut(reason) or "blocked",
                     lease_owner=None,
                     lease_until=None,
-                    attempts=Delivery.attempts + 1,
+                    attempts=self._count(d),
                     updated_at=now,
                 )
             )
         await self.users.mark_blocked(d.chat_id)
 
-    async def mark_failed(self, d: Claimed, reason: str, *, count_attempt: bool = True) -> None:
+    async def mark_failed(
+        self, d: Claimed, reason: str, *, count_attempt: bool = True, epoch: int | None = None
+    ) -> None:
         now = self.clock()
         async with self.db.session() as s:
+            await fence(s, epoch if epoch is not None else d.epoch)
             await s.execute(
                 update(Delivery)
                 .where(self._mine(d))
@@ -206,17 +265,24 @@ class Claims:
                     error=_cut(reason) or "failed",
                     lease_owner=None,
                     lease_until=None,
-                    attempts=Delivery.attempts + (1 if count_attempt else 0),
+                    attempts=self._count(d, count_attempt),
                     updated_at=now,
                 )
             )
 
     async def retry_later(
-        self, d: Claimed, at: datetime, reason: str | None, *, count_attempt: bool
+        self,
+        d: Claimed,
+        at: datetime,
+        reason: str | None,
+        *,
+        count_attempt: bool,
+        epoch: int | None = None,
     ) -> None:
         """Back to pending, due at ``at`` (flood control, backoff, per-chat spacing)."""
         now = self.clock()
         async with self.db.session() as s:
+            await fence(s, epoch if epoch is not None else d.epoch)
             await s.execute(
                 update(Delivery)
                 .where(self._mine(d))
@@ -226,17 +292,20 @@ class Claims:
                     error=_cut(reason),
                     lease_owner=None,
                     lease_until=None,
-                    attempts=Delivery.attempts + (1 if count_attempt else 0),
+                    attempts=self._count(d, count_attempt),
                     updated_at=now,
                 )
             )
 
-    async def release(self, rows: Sequence[Claimed]) -> None:
+    async def release(self, rows: Sequence[Claimed], *, epoch: int | None = None) -> None:
         """Give leased rows back unsent (shutdown, lease about to expire)."""
         if not rows:
             return
         now = self.clock()
         async with self.db.session() as s:
+            fenced = {r.epoch for r in rows} - {None}
+            for e in fenced if epoch is None else {epoch}:
+                await fence(s, e)
             for owner in {r.owner for r in rows}:
                 await s.execute(
                     update(Delivery)

@@ -33,6 +33,9 @@ MSG_RUNNING = "running"
 MSG_DONE = "done"
 MSG_CANCELLED = "cancelled"
 
+# LeaderLease.name of the process that runs the sender and the scheduler
+LEASE_RUNNER = "runner"
+
 # Delivery.status
 D_PENDING = "pending"
 D_SENDING = "sending"
@@ -104,8 +107,28 @@ class Delivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
+    # The leader epoch under which the row was claimed: a row leased under an older epoch than
+    # the current leader's is claimable at once (its leader is gone), whatever lease_until says.
+    lease_epoch: Mapped[int | None] = mapped_column(BigInteger)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeaderLease(Base):
+    """Who runs the sender and the scheduler: one row per role, renewed every few seconds.
+
+    ``epoch`` grows by one at every change of holder; every claim and mark of an outbox row
+    names the epoch it was made under, and the database refuses it unless that epoch is still
+    the lease's (fencing: a leader that was frozen or cut off cannot write after a takeover).
+    """
+
+    __tablename__ = "leader_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

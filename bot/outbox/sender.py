@@ -2,6 +2,12 @@
 
 - claims due rows in small batches with a lease, sends OUTSIDE any transaction, records each
   result in its own short transaction (so at most the rows in flight can repeat after a crash);
+- under a leader (``bot.outbox.leader.Leadership``) every claim and write carries its epoch
+  and is fenced; before each send the lease must still be valid and the attempt is counted
+  durably (``begin``): a resumed old leader sends nothing, and nothing is sent blind;
+- when a result cannot be recorded (the database is unreachable) ALL sending pauses and the
+  write is retried with backoff; results still unrecorded when the sender stops are kept in
+  ``unrecorded`` and written first by the next sender of this process (if it leads again);
 - paces every send through one token bucket at ``BROADCAST_RATE`` (interactive replies do not
   go through it, so they never queue behind a broadcast);
 - 429: pauses ALL sending for ``retry_after`` and retries the same row; timeouts / 5xx:
@@ -28,6 +34,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.outbox.claims import Claimed
+from bot.outbox.leader import Fenced
 from bot.outbox.pacing import TokenBucket
 from bot.outbox.progress import Content
 from bot.outbox.store import OutboxService, buttons_from_json
@@ -69,6 +76,11 @@ class Sender:
         chat_gap: float = 1.0,
         bucket: TokenBucket | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        leadership=None,
+        on_lost: Callable[[], None] | None = None,
+        unrecorded: list | None = None,
+        db_retry_base: float = 0.5,
+        db_retry_cap: float = 5.0,
     ) -> None:
         self.outbox = outbox
         self.transport = transport
@@ -85,6 +97,13 @@ class Sender:
         self.chat_gap = chat_gap
         self.monotonic = monotonic
         self.bucket = bucket or TokenBucket(rate, clock=monotonic)
+        self.leadership = leadership
+        self.on_lost = on_lost
+        self.unrecorded: list = unrecorded if unrecorded is not None else []
+        self.db_retry_base = db_retry_base
+        self.db_retry_cap = db_retry_cap
+        self._db_ok = asyncio.Event()
+        self._db_ok.set()
         self.stats: Counter[str] = Counter()
         self.dirty: set[int] = set()  # messages whose counts changed (for the reporter)
         self._cancelled: set[int] = set()
@@ -103,6 +122,63 @@ class Sender:
 
     def cancelled(self, message_id: int) -> None:
         self._cancelled.add(message_id)
+
+    @property
+    def epoch(self) -> int | None:
+        return self.leadership.epoch if self.leadership is not None else None
+
+    def _check_lead(self) -> None:
+        if self.leadership is not None and not self.leadership.valid():
+            raise Fenced("the leader lease is no longer valid")
+
+    def _fenced(self, exc: Exception) -> None:
+        if self._stopping:
+            return
+        log.error("outbox sender %s: not the leader any more (%s); stopping", self.owner, exc)
+        self._stopping = True
+        self.stats["fenced"] += 1
+        if self.leadership is not None:
+            self.leadership.lost()
+        if self.on_lost is not None:
+            self.on_lost()
+
+    async def _db(self, fn: Callable):
+        """Run a database write, retrying with backoff while the database is unreachable;
+        while any write waits, no worker sends (``_db_ok``)."""
+        delay = self.db_retry_base
+        while True:
+            try:
+                result = await fn()
+            except (Fenced, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                if self._db_ok.is_set():
+                    log.error("outbox: cannot write to the database, sending paused: %s", exc)
+                    self._db_ok.clear()
+                self.stats["db_errors"] += 1
+                await asyncio.sleep(delay)
+                delay = min(self.db_retry_cap, delay * 2)
+                continue
+            if not self._db_ok.is_set():
+                log.info("outbox: database reachable again, sending resumes")
+                self._db_ok.set()
+            return result
+
+    async def _record(self, fn: Callable) -> None:
+        """Record a send's outcome: ``fn(epoch)`` writes it. Kept in ``unrecorded`` until done."""
+        self.unrecorded.append(fn)
+        try:
+            await self._db(lambda: fn(self.epoch))
+        except Fenced as exc:
+            self._fenced(exc)
+            return  # kept: written if this process leads again and nobody re-claimed the row
+        self.unrecorded.remove(fn)
+
+    async def _flush_unrecorded(self) -> None:
+        for fn in list(self.unrecorded):
+            await self._db(lambda fn=fn: fn(self.epoch))
+            self.unrecorded.remove(fn)
+            self.stats["recorded_late"] += 1
 
     # -- lifecycle ---------------------------------------------------------------------------
     @property
@@ -144,7 +220,7 @@ class Sender:
         while not self._queue.empty():
             leftover.append(self._queue.get_nowait()[0])
         with contextlib.suppress(Exception):
-            await self.outbox.release(leftover)
+            await asyncio.wait_for(self.outbox.release(leftover), 5)
         if tasks:
             log.info("outbox sender %s stopped (%s)", self.owner, dict(self.stats))
 
@@ -153,6 +229,9 @@ class Sender:
         low_water = max(1, self.batch // 2)
         while not self._stopping:
             try:
+                if self.unrecorded:
+                    await self._flush_unrecorded()
+                    continue
                 if self._queue.qsize() >= low_water:
                     self._space.clear()
                     with contextlib.suppress(TimeoutError):
@@ -162,8 +241,12 @@ class Sender:
                 if paused > 0:
                     await asyncio.sleep(min(paused, self.poll_interval))
                     continue
+                self._check_lead()
                 rows = await self.outbox.claim(
-                    self.owner, self.batch - self._queue.qsize(), self.lease_seconds
+                    self.owner,
+                    self.batch - self._queue.qsize(),
+                    self.lease_seconds,
+                    epoch=self.epoch,
                 )
                 if rows:
                     await self._prepare(rows)
@@ -176,6 +259,8 @@ class Sender:
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
             except asyncio.CancelledError:
                 raise
+            except Fenced as exc:
+                self._fenced(exc)
             except Exception:
                 log.exception("outbox claim failed; retrying")
                 await asyncio.sleep(self.poll_interval)
@@ -194,6 +279,8 @@ class Sender:
                 await self.deliver(row, claimed_at)
             except asyncio.CancelledError:
                 raise
+            except Fenced as exc:
+                self._fenced(exc)
             except Exception:
                 log.exception("delivery %s: unexpected error (lease will expire)", row.id)
             finally:
@@ -220,22 +307,19 @@ class Sender:
             return "cancelled"  # the cancel already marked the row
         content = self._contents.get(row.message_id)
         if content is None:
-            content = await self.outbox.content(row.message_id)
+            content = await self._db(lambda: self.outbox.content(row.message_id))
             if content is None:
-                await self.outbox.mark_failed(row, "message deleted")
+                await self._record(lambda e: self.outbox.mark_failed(row, "deleted", epoch=e))
                 return "failed"
             self._contents[row.message_id] = content
 
         now_m = self.monotonic()
         last = self._last_chat.get(row.chat_id)
         if last is not None and now_m - last < self.chat_gap:
-            wait = self.chat_gap - (now_m - last)
-            await self.outbox.retry_later(
-                row,
-                self.outbox.clock() + timedelta(seconds=wait),
-                None,
-                count_attempt=False,
-            )
+            at = self.outbox.clock() + timedelta(seconds=self.chat_gap - (now_m - last))
+            ob = self.outbox
+            ep = self.epoch
+            await self._db(lambda: ob.retry_later(row, at, None, count_attempt=False, epoch=ep))
             self.stats["spaced"] += 1
             return "spaced"
         self._last_chat[row.chat_id] = now_m
@@ -243,13 +327,22 @@ class Sender:
             cutoff = now_m - self.chat_gap
             self._last_chat = {k: v for k, v in self._last_chat.items() if v >= cutoff}
 
+        await self._db_ok.wait()  # no send while a result waits to be recorded
         await self.bucket.acquire()
         if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
-            await self.outbox.release([row])  # the lease is about to expire: do not risk it
+            # the lease is about to expire: do not risk it
+            await self._db(lambda: self.outbox.release([row], epoch=self.epoch))
             self.stats["released"] += 1
             return "released"
         if row.message_id in self._cancelled:
             return "cancelled"
+        self._check_lead()
+        begun = await self._db(lambda: self.outbox.begin(row, epoch=self.epoch))
+        if begun is None:
+            self.stats["lost_lease"] += 1
+            return "lost"
+        row = begun
+        self._check_lead()
 
         msg = OutMessage(
             chat_id=row.chat_id,
@@ -258,6 +351,8 @@ class Sender:
             copy_from_chat_id=None if row.text is not None else content.copy_from_chat_id,
             copy_message_id=None if row.text is not None else content.copy_message_id,
         )
+        await self._db_ok.wait()  # a result of another worker waits to be recorded
+        self._check_lead()
         outcome = await self._send(row, msg)
         self.stats[outcome] += 1
         self.dirty.add(row.message_id)
@@ -265,24 +360,27 @@ class Sender:
 
     async def _send(self, row: Claimed, msg: OutMessage) -> str:
         clock = self.outbox.clock
+        ob = self.outbox
         try:
             telegram_id = await self.transport.send(msg)
         except RetryAfter as exc:
             seconds = max(0.0, float(exc.seconds))
             self.bucket.pause(seconds)
             log.warning("flood control: pausing all sends for %.1fs", seconds)
-            await self.outbox.retry_later(
-                row, clock() + timedelta(seconds=seconds), exc.reason, count_attempt=False
-            )
+            at, why = clock() + timedelta(seconds=seconds), exc.reason
+            await self._record(lambda e: ob.retry_later(row, at, why, count_attempt=False, epoch=e))
             return "retry_after"
         except Blocked as exc:
-            await self.outbox.mark_blocked(row, exc.reason or "blocked")
+            why = exc.reason or "blocked"
+            await self._record(lambda e: ob.mark_blocked(row, why, epoch=e))
             return "blocked"
         except ChatNotFound as exc:
-            await self.outbox.mark_failed(row, exc.reason or "chat not found")
+            reason = exc.reason or "chat not found"
+            await self._record(lambda e: ob.mark_failed(row, reason, epoch=e))
             return "failed"
         except BadRequest as exc:
-            await self.outbox.mark_failed(row, exc.reason or "bad request")
+            reason = exc.reason or "bad request"
+            await self._record(lambda e: ob.mark_failed(row, reason, epoch=e))
             return "failed"
         except (Transient, TransportError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", None) or repr(exc)
@@ -292,18 +390,18 @@ class Sender:
         except Exception as exc:  # a bug in a transport: treat as transient, bounded
             log.exception("transport error for delivery %s", row.id)
             return await self._transient(row, repr(exc))
-        await self.outbox.mark_sent(row, telegram_id)
+        await self._record(lambda e: ob.mark_sent(row, telegram_id, epoch=e))
         return "sent"
 
     async def _transient(self, row: Claimed, reason: str) -> str:
-        attempts = row.attempts + 1
+        attempts = row.attempts if row.begun else row.attempts + 1
+        ob = self.outbox
         if attempts >= self.max_attempts:
-            await self.outbox.mark_failed(row, f"{reason} (after {attempts} attempts)")
+            why = f"{reason} (after {attempts} attempts)"
+            await self._record(lambda e: ob.mark_failed(row, why, epoch=e))
             return "failed"
-        delay = self._backoff(attempts)
-        await self.outbox.retry_later(
-            row, self.outbox.clock() + timedelta(seconds=delay), reason, count_attempt=True
-        )
+        at = ob.clock() + timedelta(seconds=self._backoff(attempts))
+        await self._record(lambda e: ob.retry_later(row, at, reason, count_attempt=True, epoch=e))
         return "transient"
 
     # -- synchronous draining (CLI, tests) -------------------------------------------------------
