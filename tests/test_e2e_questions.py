@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import pytest
@@ -389,6 +390,12 @@ async def test_gap_grouping_keeps_short_and_long_questions_apart(harness):
         "harga cabai rawit hari ini di pasar kediri tabanan",
     ):
         await h.say(USER, q)
+    # a reply seen by the fake can belong to the previous question on a loaded machine:
+    # wait until all four questions are logged before grouping
+    for _ in range(100):
+        if len(await _logs(h)) == 4:
+            break
+        await asyncio.sleep(0.05)
     groups = await h.core.qa.gaps()
     sizes = sorted(g.count for g in groups)
     assert sizes == [1, 1, 2], [(g.example, g.count) for g in groups]
