@@ -1,9 +1,11 @@
 """Firing: what is due becomes outbox rows (reminders, tips, calendar, scheduled broadcasts).
 
 A firing never sends anything itself: it turns what is due into outbox rows, idempotently
-(unique keys), so a restart never sends one occurrence twice. After downtime a missed
-occurrence is sent once if it is still the same local day, otherwise skipped and logged.
-Every firing function takes ``now`` so tests drive the clock instead of sleeping.
+(unique keys), so a restart never sends one occurrence twice. An occurrence that could not be
+fired on time (the bot was down, the database failed: the scheduler retries with backoff) is
+still sent once while it is within its grace window - the same local day, or at most
+``MISSED_GRACE`` (6 hours) late, whichever is longer - otherwise it is skipped and logged as a
+warning. Every firing function takes ``now`` so tests drive the clock instead of sleeping.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +39,14 @@ from bot.schedules.system import AudienceUser
 from bot.transport import Button
 
 log = logging.getLogger(__name__)
+
+#: How late an occurrence may still be sent when it is no longer the same local day.
+MISSED_GRACE = timedelta(hours=6)
+
+
+def within_grace(occ: datetime, now: datetime, tz: ZoneInfo) -> bool:
+    """Whether an occurrence at ``occ`` that was not fired yet should still go out at ``now``."""
+    return same_local_day(occ, now, tz) or now - occ <= MISSED_GRACE
 
 
 def tip_body_html(text: str) -> str:
@@ -98,12 +108,21 @@ class Firing:
             floor = max(row.since, row.last_occurrence) if row.last_occurrence else row.since
             if occ is None or occ <= floor:
                 return "none"
+            earlier = rule.latest_at_or_before(occ - timedelta(microseconds=1), tz)
+            if earlier is not None and earlier > floor:
+                log.warning(
+                    "reminder %s: occurrence %s was never fired (superseded by %s); skipped",
+                    sid,
+                    earlier.isoformat(),
+                    occ.isoformat(),
+                )
             row.last_occurrence = occ
             if rule.kind == ONCE:
                 row.finished_at = now
-            if not same_local_day(occ, now, tz):
-                log.info(
-                    "reminder %s: occurrence %s missed while the bot was down; skipped",
+            if not within_grace(occ, now, tz):
+                log.warning(
+                    "reminder %s: occurrence %s missed (bot down or database unreachable) and "
+                    "past its grace window; skipped",
                     sid,
                     occ.isoformat(),
                 )
@@ -282,7 +301,7 @@ class Firing:
         if p.scheduled_at > now:
             return "early"
         tz = ZoneInfo(_zone(p.timezone, self.settings.timezone))
-        if not same_local_day(p.scheduled_at, now, tz):
+        if not within_grace(p.scheduled_at, now, tz):
             log.warning(
                 "broadcast %s was scheduled for %s while the bot was down; not sent",
                 message_id,
@@ -294,18 +313,49 @@ class Firing:
         return "inactive" if total is None else "started"
 
     # -- start-up ----------------------------------------------------------------------------
-    async def catch_up(self, now: datetime) -> dict[str, int]:
-        """Everything that came due while no process was running the scheduler."""
+    async def catch_up(
+        self, now: datetime, *, on_error: Callable[[str], None] | None = None
+    ) -> dict[str, int]:
+        """Everything that came due while no process was running the scheduler.
+
+        Listing what is due raises when the database fails (the scheduler retries the whole
+        catch-up). A single firing that fails is reported as ``on_error(job_id)`` (the
+        scheduler retries that job with backoff, under the same grace rule) and counted as
+        ``<kind>_error``; without ``on_error`` it is logged and counted the same way.
+        """
         out: dict[str, int] = defaultdict(int)
         await self.ensure_system()
-        for sid, *_ in await self.active_reminders():
-            out["reminder_" + await self.fire_reminder(sid, now)] += 1
-        for mid, at, _tz in await self.outbox.scheduled_broadcasts():
-            if at is not None and at <= now:
-                out["broadcast_" + await self.fire_broadcast(mid, now)] += 1
-        out["tips"] = await self._safe(self.run_tips, now)
-        out["calendar"] = await self._safe(self.run_calendar, now)
-        await self._log_missed_tips(now)
+        reminders = await self.active_reminders()
+        broadcasts = [
+            mid for mid, at, _tz in await self.outbox.scheduled_broadcasts() if at and at <= now
+        ]
+        jobs: list[tuple[str, str, Callable, tuple]] = [
+            ("reminder", f"reminder:{sid}", self.fire_reminder, (sid,)) for sid, *_ in reminders
+        ]
+        jobs += [("broadcast", f"broadcast:{m}", self.fire_broadcast, (m,)) for m in broadcasts]
+        jobs += [
+            ("tips", "tips", self.run_tips, ()),
+            ("calendar", "calendar", self.run_calendar, ()),
+        ]
+        for kind, job_id, fn, args in jobs:
+            try:
+                result = await fn(*args, now)
+            except Exception:
+                log.exception("catch-up of %s failed", job_id)
+                out[f"{kind}_error"] += 1
+                if on_error is not None:
+                    on_error(job_id)
+                continue
+            if isinstance(result, int):
+                out[kind] += result
+            else:
+                out[f"{kind}_{result}"] += 1
+        out.setdefault("tips", 0)
+        out.setdefault("calendar", 0)
+        try:
+            await self._log_missed_tips(now)
+        except Exception:
+            log.exception("missed tips check failed")
         return dict(out)
 
     async def _log_missed_tips(self, now: datetime) -> None:
@@ -332,10 +382,3 @@ class Firing:
             )
         if given is None and subscribers is not None:
             log.info("tips of %s were missed while the bot was down; skipped", slot)
-
-    async def _safe(self, fn, now: datetime) -> int:
-        try:
-            return await fn(now)
-        except Exception:
-            log.exception("%s failed", getattr(fn, "__name__", fn))
-            return 0

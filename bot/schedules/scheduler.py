@@ -5,6 +5,15 @@ core) under deterministic job ids - ``reminder:<id>``, ``tips``, ``calendar``,
 ``broadcast:<id>`` - rebuilt from the database at start-up and resynchronised on every change
 (immediately in this process, and every ``sync_interval`` seconds for changes made by other
 processes). Each job calls the matching firing of :class:`~bot.schedules.service.ScheduleService`.
+
+Nothing due is dropped because of a failure: a job whose firing raises (the database is
+unreachable, a deadlock, a bug) is retried with exponential backoff (``retry:<job id>``, from
+``retry_base`` up to ``retry_cap`` seconds) until the firing completes - it then sends the
+occurrence, or skips it with a warning when it is past its grace window
+(:func:`bot.schedules.firing.within_grace`). The catch-up at start-up follows the same rule: if
+it cannot even list what is due, the whole catch-up is retried; a single firing that fails is
+retried on its own. A reminder job that appears after the catch-up (created, resumed, or its
+sync failed for a while) with an occurrence already due is fired at once.
 """
 
 from __future__ import annotations
@@ -37,11 +46,19 @@ class Scheduler:
         *,
         clock: Callable[[], datetime] = utcnow,
         sync_interval: float = 30.0,
+        retry_base: float = 1.0,
+        retry_cap: float = 60.0,
     ) -> None:
         self.service = service
         self.outbox = service.outbox
         self.clock = clock
         self.sync_interval = sync_interval
+        self.retry_base = retry_base
+        self.retry_cap = retry_cap
+        self.failures: dict[str, int] = {}  # job id -> consecutive failures (retry pending)
+        self.retried = 0  # retries run so far (figures for tests and benches)
+        self._covered_until: datetime | None = None  # the catch-up fired everything up to here
+        self._tasks: set[asyncio.Task] = set()
         self._sched = None
         self._signatures: dict[str, Any] = {}
         self._sync_lock = asyncio.Lock()
@@ -77,11 +94,16 @@ class Scheduler:
         self.service.on_change.append(self.request_sync)
         self.outbox.on_schedule_change.append(self.request_sync)
         if catch_up:
-            result = await self.service.catch_up(self.clock())
-            log.info("scheduler catch-up: %s", result)
-        await self.sync()
+            await self._catch_up()
+        else:
+            self._covered_until = self.clock()
+        await self._retry_sync()
         self._sched.add_job(
-            self.sync, "interval", seconds=self.sync_interval, id="sync", replace_existing=True
+            self._periodic_sync,
+            "interval",
+            seconds=self.sync_interval,
+            id="sync",
+            replace_existing=True,
         )
 
     async def stop(self) -> None:
@@ -96,7 +118,102 @@ class Scheduler:
         sched, self._sched = self._sched, None
         if sched is not None:
             sched.shutdown(wait=False)
+        tasks, self._tasks = list(self._tasks), set()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._signatures.clear()
+        self.failures.clear()
+
+    # -- failures: retried with backoff ----------------------------------------------------------
+    def _retry_later(self, job_id: str) -> None:
+        n = self.failures.get(job_id, 0) + 1
+        self.failures[job_id] = n
+        if self._sched is None:
+            return
+        delay = min(self.retry_cap, self.retry_base * 2 ** (n - 1))
+        log.warning("scheduler job %s failed (%d in a row); retrying in %.1fs", job_id, n, delay)
+        self._sched.add_job(
+            self._retry,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=delay),
+            args=(job_id,),
+            id=f"retry:{job_id}",
+            replace_existing=True,
+        )
+
+    def _succeeded(self, job_id: str) -> None:
+        if self.failures.pop(job_id, None) is not None:
+            log.info("scheduler job %s completed after its retries", job_id)
+            if self._sched is not None:
+                with contextlib.suppress(Exception):
+                    self._sched.remove_job(f"retry:{job_id}")
+
+    async def _retry(self, job_id: str) -> None:
+        self.retried += 1
+        if job_id == "catch_up":
+            await self._catch_up()
+        elif job_id == "sync":
+            await self._retry_sync()
+        else:
+            await self.run_job(job_id)
+
+    async def _retry_sync(self) -> None:
+        try:
+            await self.sync()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler sync failed")
+            self._retry_later("sync")
+            return
+        self._succeeded("sync")
+
+    async def run_job(self, job_id: str):
+        """Run one job now (as APScheduler does at its time); a failure is retried later."""
+        kind, _, ident = job_id.partition(":")
+        calls = {
+            "reminder": lambda now: self.service.fire_reminder(int(ident), now),
+            "broadcast": lambda now: self.service.fire_broadcast(int(ident), now),
+            "tips": self.service.run_tips,
+            "calendar": self.service.run_calendar,
+        }
+        try:
+            result = await calls[kind](self.clock())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler job %s failed", job_id)
+            self._retry_later(job_id)
+            return None
+        self._succeeded(job_id)
+        if kind in ("tips", "calendar"):
+            log.info("%s queued: %s", kind, result)
+        return result
+
+    async def _catch_up(self) -> None:
+        now = self.clock()
+        try:
+            result = await self.service.catch_up(now, on_error=self._retry_later)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler catch-up failed")
+            self._retry_later("catch_up")
+            return
+        self._succeeded("catch_up")
+        for job_id in ("tips", "calendar"):
+            if result.get(f"{job_id}_error", 0) == 0:
+                self._succeeded(job_id)
+        if self._covered_until is None or now > self._covered_until:
+            self._covered_until = now
+        log.info("scheduler catch-up: %s", result)
+
+    async def _periodic_sync(self) -> None:
+        try:
+            await self.sync()
+        except Exception:
+            log.exception("scheduler periodic sync failed")
 
     def request_sync(self) -> None:
         """Resync soon (called on every change; coalesced, never misses a change)."""
@@ -138,6 +255,7 @@ class Scheduler:
                     desired[key] = ((cfg.rule, zones), job, ())
 
             sched = self._sched
+            now = self.clock()
             for job_id in list(self._signatures):
                 if job_id not in desired:
                     with contextlib.suppress(Exception):
@@ -154,6 +272,20 @@ class Scheduler:
                     continue
                 sched.add_job(func, trigger, args=args, id=job_id, replace_existing=True)
                 self._signatures[job_id] = sig
+                if job_id.startswith("reminder:") and self._due_uncovered(sig, now):
+                    self._spawn(self.run_job(job_id))
+
+    def _due_uncovered(self, sig: Any, now: datetime) -> bool:
+        """Whether a reminder has an occurrence due that no catch-up or job has fired."""
+        rule, zone, since = sig
+        floor = max(since, self._covered_until) if self._covered_until else since
+        occ = rule.latest_at_or_before(now, ZoneInfo(zone))
+        return occ is not None and occ > floor
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _trigger(self, job_id: str, sig: Any):
         if job_id.startswith("broadcast:"):
@@ -168,18 +300,16 @@ class Scheduler:
         return RuleTrigger(rule, list(zones))
 
     async def _job_reminder(self, sid: int) -> None:
-        await self.service.fire_reminder(sid, self.clock())
+        await self.run_job(f"reminder:{sid}")
 
     async def _job_broadcast(self, mid: int) -> None:
-        await self.service.fire_broadcast(mid, self.clock())
+        await self.run_job(f"broadcast:{mid}")
 
     async def _job_tips(self) -> None:
-        n = await self.service.run_tips(self.clock())
-        log.info("tips queued: %d", n)
+        await self.run_job("tips")
 
     async def _job_calendar(self) -> None:
-        n = await self.service.run_calendar(self.clock())
-        log.info("calendar reminders queued: %d", n)
+        await self.run_job("calendar")
 
 
 class RuleTrigger(BaseTrigger):
