@@ -149,9 +149,11 @@ def kb_gaps(
 
 def _mount_features() -> None:
     from bot.knowledge.cli import kb_app
+    from bot.knowledge.learned_cli import kb_learned
 
     kb_app.command("gaps")(kb_gaps)
-    app.add_typer(kb_app, name="kb", help="Basis pengetahuan: periksa, cari, celah.")
+    kb_app.command("learned")(kb_learned)
+    app.add_typer(kb_app, name="kb", help="Basis pengetahuan: periksa, cari, celah, frasa.")
     # --- feature CLIs ---
     from bot.feedback.cli import feedback_app
 

@@ -4,7 +4,14 @@
 from bot.accounts.models import Opd, User
 from bot.db.base import Base
 from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSession
-from bot.knowledge.models import Handoff, QuestionLog
+from bot.knowledge.models import (
+    DraftEntry,
+    GapMark,
+    Handoff,
+    KbRevision,
+    LearnedPhrasing,
+    QuestionLog,
+)
 from bot.outbox.models import Delivery, OutboxMessage
 from bot.schedules.models import CalendarSent, Schedule, TipProgress
 
@@ -12,10 +19,14 @@ __all__ = [
     "Base",
     "CalendarSent",
     "Delivery",
+    "DraftEntry",
     "FeedbackAnswer",
     "FeedbackResponse",
     "FeedbackSession",
+    "GapMark",
     "Handoff",
+    "KbRevision",
+    "LearnedPhrasing",
     "Opd",
     "OutboxMessage",
     "QuestionLog",

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 
 import typer
 
 from bot.config import ConfigError, load_settings
 from bot.knowledge.entry import KnowledgeError
-from bot.knowledge.loader import check_knowledge, load_knowledge
+from bot.knowledge.loader import REVIEW_DAYS, check_knowledge, load_knowledge, stale_entries
 from bot.knowledge.search import KnowledgeBase, SearchResult
 
 kb_app = typer.Typer(
@@ -58,6 +59,15 @@ def check() -> None:
     typer.echo(
         f"OK: {len(kb.entries)} entri di {len(kb.pillars())} pilar, tidak ada masalah ({root})."
     )
+    old = stale_entries(kb.entries, date.today())
+    if old:
+        typer.echo(
+            f"{len(old)} entri terakhir diperbarui lebih dari {REVIEW_DAYS} hari lalu; periksa "
+            "ulang faktanya (menu, batas, peraturan) lalu perbarui `updated:`:"
+        )
+        for e, age in old:
+            where = f"; sumber: {' '.join(e.meta.sources)}" if e.meta.sources else ""
+            typer.echo(f"{e.path}: updated {e.meta.updated.isoformat()} ({age} hari lalu){where}")
 
 
 def _stdin_lines() -> Iterator[str]:

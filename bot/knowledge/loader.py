@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,15 @@ __all__ = [
     "check_knowledge",
     "load_knowledge",
     "parse_entry",
+    "stale_entries",
 ]
 
 MIN_QUESTIONS = 6
 README = "README.md"
+#: draft entries started from /celah (``opdbot kb learned --export``): not loaded, not checked
+DRAFTS_DIR = "drafts"
+#: ``opdbot kb check`` lists entries whose ``updated:`` is older than this, for a recheck
+REVIEW_DAYS = 365
 
 _FRONT_RE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -183,7 +190,7 @@ def _scan(root: Path) -> _Scan:
             files.extend(
                 (path, child.name) for path in sorted(child.rglob("*.md")) if path.name != README
             )
-        elif child.is_dir() and not child.name.startswith("."):
+        elif child.is_dir() and not child.name.startswith(".") and child.name != DRAFTS_DIR:
             for path in sorted(child.rglob("*.md")):
                 if _looks_like_entry(path):
                     files.append((path, None))
@@ -356,3 +363,14 @@ def check_knowledge(dir: Path | str) -> list[Problem]:
         problems += _content_problems(root, ids)
     unique = list(dict.fromkeys(problems))
     return sorted(unique, key=lambda p: (p.file, p.problem))
+
+
+def stale_entries(
+    entries: Iterable[Entry], today: date, days: int = REVIEW_DAYS
+) -> list[tuple[Entry, int]]:
+    """Entries last ``updated`` more than ``days`` days before ``today`` (oldest first), with
+    their age in days: their facts (menu paths, limits, laws) are due for a recheck."""
+    old = [(e, (today - e.meta.updated).days) for e in entries]
+    return sorted(
+        ((e, age) for e, age in old if age > days), key=lambda x: (-x[1], x[0].path or x[0].id)
+    )

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 import re
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from rapidfuzz import fuzz
 from sqlalchemy import or_, select
 
 from bot.accounts.service import UserView
 from bot.db import Database
 from bot.db.base import utcnow
+from bot.knowledge.curation import Curation
 from bot.knowledge.entry import Entry, KnowledgeError, Problem
+from bot.knowledge.gaps import GAP_DAYS, GapGroup, gaps_csv, group_gaps
+from bot.knowledge.learning import LearnedStore, merge_learned
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
 from bot.knowledge.models import Handoff, QuestionLog
 from bot.knowledge.search import SearchResult
@@ -28,8 +29,8 @@ log = logging.getLogger(__name__)
 QUESTION_MAX = 1000
 COMMENT_MAX = 500
 HANDOFF_ANSWER_MAX = 3500
-GAP_DAYS = 30
-GAP_SIMILARITY = 70  # token_sort_ratio: word order ignored, extra words lower the score
+#: how often (seconds) a process checks whether another one accepted a learned phrasing
+LEARNED_CHECK_SECONDS = 1.0
 
 # Chat pleasantries are not questions: answer them kindly, keep them out of the gap report.
 _FILLERS = {
@@ -129,17 +130,6 @@ class HandoffView:
     new: bool = True  # False: this question had already been forwarded
 
 
-@dataclass
-class GapGroup:
-    example: str
-    count: int
-    unanswered: int
-    downvoted: int
-    last_asked: datetime
-    questions: list[str] = field(default_factory=list)
-    comments: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class ReloadResult:
     ok: bool
@@ -153,7 +143,12 @@ class QAService:
         self.knowledge_dir = knowledge_dir
         self.helpdesk_chat_id = helpdesk_chat_id
         self._kb: KnowledgeBase | None = None
+        self._files: KnowledgeBase | None = None  # the folder alone, before learned phrasings
+        self._learned_rev: int | None = None
+        self._learned_checked = float("-inf")
         self._reload_lock = asyncio.Lock()
+        self.learning = LearnedStore(db)
+        self.curation = Curation(self)
 
     # -- the knowledge base ------------------------------------------------------------------
     @property
@@ -163,8 +158,10 @@ class QAService:
         return self._kb
 
     async def load(self) -> None:
-        self._kb = await asyncio.to_thread(load_knowledge, self.knowledge_dir)
-        log.info("basis pengetahuan dimuat: %d entri", len(self._kb.entries))
+        files = await asyncio.to_thread(load_knowledge, self.knowledge_dir)
+        async with self._reload_lock:
+            await self._install(files)
+        log.info("basis pengetahuan dimuat: %d entri", len(self.kb.entries))
 
     async def reload(self) -> ReloadResult:
         """Load the folder again; on any problem keep the knowledge in service unchanged."""
@@ -173,8 +170,31 @@ class QAService:
                 new = await asyncio.to_thread(load_knowledge, self.knowledge_dir)
             except KnowledgeError as exc:
                 return ReloadResult(False, len(self.kb.entries), exc.problems)
-            self._kb = new  # one assignment: readers see the old or the new base, never a mix
+            await self._install(new)
             return ReloadResult(True, len(new.entries), [])
+
+    async def _install(self, files: KnowledgeBase) -> None:
+        """Serve ``files`` with the accepted learned phrasings (under ``_reload_lock``)."""
+        rev, learned = await self.learning.snapshot()
+        merged = await asyncio.to_thread(merge_learned, files, learned)
+        # one assignment: readers see the old or the new base, never a mix
+        self._files, self._kb, self._learned_rev = files, merged, rev
+        self._learned_checked = time.monotonic()
+
+    async def refresh_learned(self, force: bool = False) -> None:
+        """Rebuild the index when learned phrasings changed (in any process): a one-row read
+        at most every ``LEARNED_CHECK_SECONDS`` (``force``: now)."""
+        now = time.monotonic()
+        if self._files is None or (
+            not force and now - self._learned_checked < LEARNED_CHECK_SECONDS
+        ):
+            return
+        self._learned_checked = now
+        if not force and await self.learning.revision() == self._learned_rev:
+            return
+        async with self._reload_lock:
+            if await self.learning.revision() != self._learned_rev:
+                await self._install(self._files)
 
     @property
     def handoff_enabled(self) -> bool:
@@ -195,6 +215,7 @@ class QAService:
 
     async def ask(self, user: UserView | None, text: str) -> Asked:
         text = " ".join(text.split())[:QUESTION_MAX]
+        await self.refresh_learned()
         result = self.kb.search(text)
         entry = None
         if result.answered and not result.ambiguous and result.hits:
@@ -220,10 +241,14 @@ class QAService:
         entry = self.kb.get(entry_id)
         if entry is None:
             return None
+        picked = None
         async with self.db.session() as s:
             row = await s.get(QuestionLog, log_id)
             if row is not None and user is not None and row.user_id == user.id:
                 row.entry_id, row.answered = entry_id, True
+                picked = row.text
+        if picked is not None:  # a way of asking for this entry: a candidate phrasing
+            await self.learning.add_candidate(entry_id, picked, log_id)
         return entry
 
     async def _own_question(self, s, log_id: int, user: UserView) -> QuestionLog | None:
@@ -240,7 +265,8 @@ class QAService:
             if row is None:
                 return False
             row.vote = value
-            return True
+        await self.learning.vote_candidate(log_id, value)
+        return True
 
     async def vote_comment(self, log_id: int, user: UserView, comment: str) -> bool:
         comment = " ".join(comment.split())[:COMMENT_MAX]
@@ -338,7 +364,7 @@ class QAService:
     # -- gaps --------------------------------------------------------------------------------
     async def gaps(self, days: int = GAP_DAYS, now: datetime | None = None) -> list[GapGroup]:
         """Unanswered and 👎 questions of the last ``days`` days, similar ones grouped,
-        most frequent first."""
+        most frequent first, without the ones a curator already decided on."""
         since = (now or utcnow()) - timedelta(days=days)
         async with self.db.session() as s:
             rows = (
@@ -348,63 +374,9 @@ class QAService:
                         QuestionLog.created_at >= since,
                         or_(QuestionLog.answered.is_(False), QuestionLog.vote == -1),
                     )
-                    .order_by(QuestionLog.created_at)
+                    .order_by(QuestionLog.created_at, QuestionLog.id)
                 )
             ).all()
-        groups: list[tuple[str, GapGroup]] = []
-        for r in rows:
-            key = r.normalized or r.text.lower()
-            target = None
-            for gkey, g in groups:
-                if fuzz.token_sort_ratio(key, gkey) >= GAP_SIMILARITY:
-                    target = g
-                    break
-            if target is None:
-                target = GapGroup(r.text, 0, 0, 0, r.created_at)
-                groups.append((key, target))
-            target.count += 1
-            target.unanswered += 0 if r.answered else 1
-            target.downvoted += 1 if r.vote == -1 else 0
-            target.last_asked = max(target.last_asked, r.created_at)
-            if r.text not in target.questions:
-                target.questions.append(r.text)
-            if r.vote_comment:
-                target.comments.append(r.vote_comment)
-        out = [g for _, g in groups]
-        out.sort(key=lambda g: (-g.count, -g.last_asked.timestamp()))
-        return out
+        return group_gaps(rows, await self.learning.marks())
 
-    @staticmethod
-    def gaps_csv(groups: list[GapGroup]) -> bytes:
-        """The report as CSV (UTF-8 with BOM for Excel). Free text typed by users that a
-        spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote."""
-
-        def cell(text: str) -> str:
-            return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(
-            [
-                "kelompok",
-                "jumlah",
-                "belum_terjawab",
-                "jempol_bawah",
-                "terakhir",
-                "pertanyaan",
-                "komentar",
-            ]
-        )
-        for i, g in enumerate(groups, 1):
-            w.writerow(
-                [
-                    i,
-                    g.count,
-                    g.unanswered,
-                    g.downvoted,
-                    g.last_asked.isoformat(timespec="minutes"),
-                    cell(" | ".join(g.questions)),
-                    cell(" | ".join(g.comments)),
-                ]
-            )
-        return buf.getvalue().encode("utf-8-sig")
+    gaps_csv = staticmethod(gaps_csv)
