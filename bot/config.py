@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -13,6 +14,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+# What Telegram's setWebhook accepts (checked here so that a bad value stops the bot at once).
+WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +27,22 @@ def check_timezone(name: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"zona waktu '{name}' tidak dikenal (contoh: Asia/Jakarta)") from None
     return name
+
+
+def check_webhook_url(url: str) -> str:
+    """A URL Telegram's setWebhook accepts (HTTPS, ports 443/80/88/8443), or ValueError."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https":
+        raise ValueError("harus URL HTTPS (https://...), Telegram menolak http://")
+    if not parts.hostname:
+        raise ValueError("nama host tidak ada (contoh: https://bot.contoh.go.id/telegram)")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise ValueError("port tidak valid") from None
+    if port not in WEBHOOK_PORTS:
+        raise ValueError(f"port {port} tidak diterima Telegram; pakai 443, 80, 88 atau 8443")
+    return url
 
 
 def packaged_dir(package: str) -> Path | None:
@@ -109,6 +129,27 @@ class Settings(BaseSettings):
         if not v.startswith(("http://", "https://")):
             raise ValueError("harus diawali http:// atau https://")
         return v
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None
+        if len(v) > 256:
+            raise ValueError("paling panjang 256 karakter (aturan Telegram)")
+        if not WEBHOOK_SECRET_RE.match(v):
+            raise ValueError(
+                "hanya boleh huruf A-Z/a-z, angka, _ dan - (aturan Telegram; tanpa spasi)"
+            )
+        return v
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        v = v.strip()
+        return check_webhook_url(v)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -10,13 +10,16 @@ from typing import Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
     Defaults,
+    ExtBot,
 )
+from telegram.request import HTTPXRequest
 
 from bot.core import Core
 from handlers.commands import set_commands
@@ -61,24 +64,46 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
-def build_application(core: Core) -> Application:
-    settings = core.settings
+class OpdBot(ExtBot):
+    """The bot object of the application. A button press answered more than 15 s after it was
+    made (a backlog after downtime, a slow database) is refused by Telegram with "query is too
+    old"; that only means the spinner already stopped on the user's side, so the handler goes on
+    with the actual work instead of failing."""
+
+    async def answer_callback_query(
+        self, callback_query_id: str, *args: Any, **kwargs: Any
+    ) -> bool:
+        try:
+            return await super().answer_callback_query(callback_query_id, *args, **kwargs)
+        except BadRequest as exc:
+            text = exc.message.lower()
+            if "query is too old" not in text and "query id is invalid" not in text:
+                raise
+            log.info("callback query %s answered too late: %s", callback_query_id, exc.message)
+            return False
+
+
+def build_bot(settings) -> OpdBot:
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required")
+    return OpdBot(
+        token=settings.telegram_bot_token,
+        base_url=settings.telegram_base_url,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        rate_limiter=AIORateLimiter(max_retries=2),
+        request=HTTPXRequest(connection_pool_size=128, pool_timeout=10),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+    )
+
+
+def build_application(core: Core) -> Application:
     app = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(settings.telegram_base_url)
-        .defaults(
-            Defaults(
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .bot(build_bot(core.settings))
         .concurrent_updates(PerChatUpdateProcessor(64))
-        .connection_pool_size(128)
-        .pool_timeout(10)
         .build()
     )
     app.bot_data["core"] = core

@@ -19,7 +19,9 @@ def _free_port() -> int:
 
 async def test_webhook_mode_end_to_end(fake, db_url):
     port = _free_port()
-    url = f"http://127.0.0.1:{port}/telegram"
+    url = "https://bot.example.go.id:8443/telegram"
+    local = f"http://127.0.0.1:{port}/telegram"
+    fake.route_webhook(f"http://127.0.0.1:{port}")  # the reverse proxy terminating HTTPS
     settings = make_settings(
         fake,
         db_url,
@@ -40,7 +42,7 @@ async def test_webhook_mode_end_to_end(fake, db_url):
         reply = await fake.wait_for("sendMessage", chat_id=777, after=mark)
         assert "Pemberitahuan privasi" in reply.params["text"]
         async with httpx.AsyncClient() as client:
-            bad = await client.post(url, json={"update_id": 1}, headers={})
+            bad = await client.post(local, json={"update_id": 1}, headers={})
             assert bad.status_code == 403
             health = await client.get(f"http://127.0.0.1:{port}/healthz")
             assert health.json()["ok"] is True

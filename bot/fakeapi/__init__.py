@@ -22,7 +22,9 @@ Behaviour worth knowing:
   "chat not found", also for ``setMyCommands`` with a chat scope (as on Telegram, where a user
   who never started the bot cannot be addressed).
 - Group chats get every message (privacy mode off), so the bot itself must ignore chatter.
-- ``setWebhook`` with an http(s) URL makes the fake POST each update there, one at a time, with
+- ``setWebhook`` takes what Telegram takes (an HTTPS URL on port 443, 80, 88 or 8443, a secret of
+  ``[A-Za-z0-9_-]{1,256}``) and then makes the fake POST each update there (or to the address
+  given to ``route_webhook``, like a reverse proxy in front of the bot), one at a time, with
   ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set, retried until a 2xx answer;
   ``getUpdates`` then answers 409 like Telegram. ``deleteWebhook`` goes back to polling.
 - Messages in answers carry what Telegram stores: HTML already parsed into ``text`` +

@@ -174,7 +174,12 @@ class _Inject:
                 "chat_instance": str(abs(hash((chat_id, self.bot_user["id"]))) % 10**18),
                 "data": data,
             }
-            self.callback_queries[query_id] = {"query": query, "answered": False, "answer": None}
+            self.callback_queries[query_id] = {
+                "query": query,
+                "answered": False,
+                "answer": None,
+                "pressed": time.monotonic(),
+            }
             return self._queue({"callback_query": query})
 
 

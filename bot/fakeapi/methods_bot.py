@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
-from bot.fakeapi.rules import _COMMAND_RE, _bad, _scope_key
+from bot.fakeapi.rules import _COMMAND_RE, _bad, _check_webhook_url, _scope_key
+
+_SECRET_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class _BotMethods:
@@ -36,10 +39,30 @@ class _BotMethods:
         self._updates.clear()
         self._delivered_upto = self._last_update_id
 
+    def route_webhook(self, target: str | None) -> None:
+        """Deliver webhook POSTs to ``target`` (e.g. ``http://127.0.0.1:8080``) plus the path of
+        the registered HTTPS URL, as a TLS-terminating reverse proxy in front of the bot would;
+        None: POST to the registered URL itself."""
+        self.webhook_route = target.rstrip("/") if target else None
+
+    def _webhook_target(self) -> str | None:
+        """The address the webhook POSTs actually go to (see :meth:`route_webhook`)."""
+        if not self.webhook_url or not self.webhook_route:
+            return self.webhook_url
+        parts = urlsplit(self.webhook_url)
+        return self.webhook_route + (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
     def _set_webhook(self, params: dict) -> bool:
-        url = params.get("url") or ""
-        if url and not re.match(r"^https?://", url):
-            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        url = str(params.get("url") or "").strip()
+        if url:
+            _check_webhook_url(url)
+        secret = params.get("secret_token")
+        if secret not in (None, ""):
+            secret = str(secret)
+            if len(secret) > 256:
+                raise _bad("secret token is too long")
+            if not _SECRET_TOKEN_RE.match(secret):
+                raise _bad("secret token contains unallowed characters")
         if params.get("drop_pending_updates"):
             self._drop_pending()
         if isinstance(params.get("allowed_updates"), list):

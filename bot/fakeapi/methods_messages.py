@@ -126,6 +126,8 @@ class _MessageMethods:
         entry = self.callback_queries.get(str(query_id or ""))
         if entry is None or entry["answered"]:
             raise _bad(_QUERY_TOO_OLD)
+        if time.monotonic() - entry.get("pressed", time.monotonic()) > self.callback_query_timeout:
+            raise _bad(_QUERY_TOO_OLD)
         text = params.get("text") or ""
         if len(text) > 200:
             raise _bad("MESSAGE_TOO_LONG")

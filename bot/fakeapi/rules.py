@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.tghtml import HtmlError, parse_html, utf16_length
 
@@ -241,6 +242,19 @@ def _as_int(value: Any, default: int) -> int:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return default
+
+
+def _check_webhook_url(url: str) -> None:
+    """setWebhook's URL rules, with Telegram's wording: HTTPS only, ports 443, 80, 88, 8443."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise _bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443") from None
+    if port not in (80, 88, 443, 8443):
+        raise _bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
 
 
 def _check_inline_button(button: Any) -> None:

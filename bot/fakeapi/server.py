@@ -81,6 +81,10 @@ class FakeTelegram(
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.files: dict[str, bytes] = {}
         self.callback_queries: dict[str, dict] = {}
+        #: seconds after the press within which answerCallbackQuery is accepted (Telegram: 15)
+        self.callback_query_timeout = 15.0
+        #: where "the reverse proxy" forwards webhook POSTs (see :meth:`route_webhook`)
+        self.webhook_route: str | None = None
 
         self._lock = threading.RLock()
         self._users: dict[int, dict] = {}

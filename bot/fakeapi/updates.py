@@ -111,7 +111,7 @@ class _Updates:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
             try:
                 response = await self._webhook_client.post(
-                    self.webhook_url, content=json.dumps(update).encode(), headers=headers
+                    self._webhook_target(), content=json.dumps(update).encode(), headers=headers
                 )
                 ok = 200 <= response.status_code < 300
                 error = None if ok else f"Wrong response from the webhook: {response.status_code}"
