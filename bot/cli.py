@@ -6,15 +6,21 @@ lazily; everything else drives the core directly.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
+import os
+import signal
 import sys
-from pathlib import Path
 
-import typer
+if os.getpid() == 1:  # PID 1 in a container ignores SIGTERM without a handler: honour it at once
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-from bot.config import ConfigError, Settings, load_settings
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import typer  # noqa: E402
+
+from bot.config import ConfigError, Settings, load_settings  # noqa: E402
+from bot.logs import setup_logging  # noqa: E402
 
 app = typer.Typer(
     help="opdbot: asisten Telegram untuk admin media sosial OPD.",
@@ -34,15 +40,6 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
 @app.command()
 def run() -> None:
     """Migrasi basis data, lalu jalankan bot (polling; webhook bila WEBHOOK_URL diisi)."""
@@ -54,14 +51,23 @@ def run() -> None:
             err=True,
         )
         raise typer.Exit(1)
-    setup_logging(settings.log_level)
+    setup_logging(
+        settings.log_level,
+        secrets=(settings.telegram_bot_token, settings.webhook_secret, settings.feedback_secret),
+    )
     from bot.accounts.opds import OpdFileError
     from bot.knowledge.entry import KnowledgeError
+    from bot.startup import StartupError
     from handlers.runner import run_bot
 
+    global _BOT_RAN
+    _BOT_RAN = True
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(run_bot(settings))
+    except StartupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
     except KnowledgeError as exc:
         typer.echo("Basis pengetahuan bermasalah (jalankan `opdbot kb check`):", err=True)
         for p in exc.problems:
@@ -167,9 +173,25 @@ def _mount_features() -> None:
 _mount_features()
 
 
+# Set by ``run``: once the bot has stopped everything is closed, so the process ends at once
+# instead of spending seconds tearing the interpreter down (a container stop must be quick).
+_BOT_RAN = False
+
+
 def main() -> None:
+    code: int | str | None = 0
     try:
         app()
     except ConfigError as exc:  # raised by a sub-command that loads settings itself
         typer.echo(str(exc), err=True)
-        sys.exit(2)
+        code = 2
+    except SystemExit as exc:
+        code = exc.code
+    if _BOT_RAN:
+        import logging
+
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code if isinstance(code, int) else 1)
+    sys.exit(code)

@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     feedback_retention_days: int = Field(default=180, ge=1)
     feedback_secret: str | None = None
     log_level: str = "INFO"
+    startup_timeout: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest
 from bot.core import Core
 from handlers.commands import set_commands
 from handlers.registry import register_handlers
+from handlers.startup import CommandMenu, telegram_call
 
 log = logging.getLogger(__name__)
 
@@ -114,23 +115,29 @@ def build_application(core: Core) -> Application:
 async def start_app(app: Application, *, polling: bool = True) -> None:
     """Initialise the bot, register commands, start background work and (optionally) polling."""
     core: Core = app.bot_data["core"]
-    await app.initialize()
+    budget = core.settings.startup_timeout
+    await telegram_call("getMe", app.initialize, budget)
     core.bot_username = app.bot.username
-    await set_commands(app.bot, core.settings.admin_ids)
+    menu = CommandMenu(app.bot, lambda: set_commands(app.bot, core.settings.admin_ids))
+    app.bot_data["command_menu"] = menu
+    await menu.start()
     from handlers.transport import TelegramTransport
 
     await core.start_background(TelegramTransport(app.bot))
     await app.start()
     if polling:
         assert app.updater is not None
-        await app.bot.delete_webhook()
+        await telegram_call("deleteWebhook", app.bot.delete_webhook, budget)
         await app.updater.start_polling(
-            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES
+            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
         )
 
 
 async def stop_app(app: Application) -> None:
     core: Core = app.bot_data["core"]
+    menu: CommandMenu | None = app.bot_data.get("command_menu")
+    if menu is not None:
+        await menu.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     with contextlib.suppress(Exception):

@@ -20,6 +20,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from handlers.startup import telegram_call
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,15 @@ def make_starlette(app: Application, settings: Settings) -> Starlette:
 
 
 async def serve_webhook(app: Application, settings: Settings, stop: asyncio.Event) -> None:
-    await app.bot.set_webhook(
-        url=settings.webhook_url,
-        secret_token=settings.webhook_secret,
-        allowed_updates=Update.ALL_TYPES,
-        drop_pending_updates=False,
+    await telegram_call(
+        "setWebhook",
+        lambda: app.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        ),
+        settings.startup_timeout,
     )
     config = uvicorn.Config(
         make_starlette(app, settings),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -106,5 +105,29 @@ def current_heads(url: str) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
-    await asyncio.to_thread(upgrade, url, revision)
+async def upgrade_async(
+    url: str, revision: str = "head", *, connect_timeout: float | None = None
+) -> None:
+    """Alembic upgrade on the running loop (no worker thread), so it can be cancelled at any
+    point, e.g. by SIGTERM while the database does not answer."""
+    from alembic import command
+    from sqlalchemy.pool import NullPool
+
+    if url.startswith("sqlite"):
+        _prepare_sqlite_path(url)
+    kwargs: dict = {"poolclass": NullPool}
+    if connect_timeout is not None and url.startswith("postgresql"):
+        kwargs["connect_args"] = {"timeout": connect_timeout}
+    engine = create_async_engine(url, **kwargs)
+
+    def run(sync_conn) -> None:
+        cfg = alembic_config(url)
+        cfg.attributes["connection"] = sync_conn
+        command.upgrade(cfg, revision)
+
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(run)
+            await conn.commit()
+    finally:
+        await engine.dispose()
