@@ -20,6 +20,7 @@ COMMANDS: list[Command] = [
     Command("pengingat", "Pengingat jadwal unggah", "Posting reminders"),
     Command("umpanbalik", "Isi umpan balik pelatihan (KODE)", "Training feedback (CODE)"),
     Command("langganan", "Atur tips dan pengingat kalender", "Tips and calendar reminders"),
+    Command("darurat", "Akun dinas diretas? Lapor di sini", "Agency account hacked? Report it"),
     Command("profil", "Lihat dan ubah profil", "View and change your profile"),
     Command("privasi", "Pemberitahuan privasi", "Privacy notice"),
     Command("hapusdata", "Hapus data pribadi saya", "Delete my personal data"),
@@ -29,6 +30,9 @@ COMMANDS: list[Command] = [
     Command("siaran", "Kirim siaran ke OPD", "Broadcast to agencies", "admin"),
     Command("celah", "Pertanyaan belum terjawab", "Unanswered questions", "admin"),
     Command("muatulang", "Muat ulang basis pengetahuan", "Reload the knowledge base", "admin"),
+    Command("tiket", "Tiket helpdesk yang terbuka", "Open helpdesk tickets", "admin"),
+    Command("jawab", "Jawab tiket: /jawab NOMOR teks", "Answer a ticket: /jawab N text", "admin"),
+    Command("tutup", "Tutup tiket: /tutup NOMOR", "Close a ticket: /tutup N", "admin"),
 ]
 
 

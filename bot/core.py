@@ -13,6 +13,7 @@ from bot.feedback.service import FeedbackService
 from bot.knowledge.service import QAService
 from bot.outbox import OutboxService
 from bot.schedules.service import ScheduleService
+from bot.tickets.service import TicketService
 from bot.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ class Core:
         self.feedback = FeedbackService(db, settings, self.users)
         self.outbox = OutboxService(db, settings, self.users)
         self.schedules = ScheduleService(db, settings, self.outbox)
+        self.tickets = TicketService(db, settings.helpdesk_chat_id)
         self.background = Background(self)
 
     @classmethod
@@ -45,6 +47,7 @@ class Core:
         await sync_opds(self.db, load_opds(self.knowledge_dir))
         await self.qa.load()
         self.schedules.reload_content()
+        self.tickets.load_checklists(self.knowledge_dir)
 
     async def start_background(self, transport: Transport) -> None:
         """Start the sender and scheduler (only one process per database runs them)."""
@@ -58,6 +61,9 @@ class Core:
         """/hapusdata: unlink survey responses, then delete the user (questions stay, anonymous;
         reminders and pending deliveries go with the user through their foreign keys)."""
         await self.feedback.forget(telegram_id)
+        user = await self.users.get(telegram_id)
+        if user is not None:
+            await self.tickets.forget_user(user.id)
         return await self.users.delete_personal_data(telegram_id)
 
     async def close(self) -> None:

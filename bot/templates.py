@@ -29,6 +29,18 @@ def _truncate_chars(value: str | None, limit: int = 200) -> str:
     return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
+def _duration(value: Any) -> str:
+    """A timedelta (or seconds) as people say it: "12 menit", "3 jam", "2 hari"."""
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value or 0)
+    minutes = max(0, int(seconds // 60))
+    if minutes < 60:
+        return f"{max(minutes, 1)} menit"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} jam"
+    return f"{hours // 24} hari"
+
+
 @lru_cache(maxsize=2)
 def environment(autoescape: bool = True) -> Environment:
     env = Environment(
@@ -44,6 +56,7 @@ def environment(autoescape: bool = True) -> Environment:
     env.filters["ribuan"] = _thousands
     env.filters["bar"] = _bar
     env.filters["potong"] = _truncate_chars
+    env.filters["lama"] = _duration
     return env
 
 

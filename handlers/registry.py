@@ -20,6 +20,7 @@ from handlers.feedback import cards, organizer, participant, wizard
 from handlers.knowledge import browse, curation, handoff, questions
 from handlers.outbox import broadcast, compose
 from handlers.schedules import reminders, subscriptions
+from handlers.tickets import buttons, darurat, desk
 
 
 def register_handlers(app: Application) -> None:
@@ -47,15 +48,6 @@ def register_handlers(app: Application) -> None:
     register_pending("name", profile.on_name_text)
 
     # -- knowledge: questions and answers, /materi, the helpdesk handoff, curation
-    helpdesk = app.bot_data["core"].settings.helpdesk_chat_id
-    if helpdesk is not None:
-        # Only plain replies: commands and mentions in the helpdesk chat work as anywhere.
-        add(
-            MessageHandler(
-                filters.Chat(chat_id=helpdesk) & filters.REPLY & ~filters.COMMAND,
-                handoff.on_helpdesk_reply,
-            )
-        )
     add(CommandHandler("tanya", questions.cmd_tanya))
     add(CommandHandler("materi", browse.cmd_materi))
     add(CommandHandler("celah", curation.cmd_celah))
@@ -70,6 +62,29 @@ def register_handlers(app: Application) -> None:
     )
     register_pending(questions.COMMENT_PENDING, questions.on_vote_comment)
     set_default_text_handler(questions.on_private_text)
+
+    # -- tickets: the helpdesk desk (/tiket, /jawab, /tutup, cards, the asker's thread),
+    # /darurat for hacked accounts, and the daily digest of old tickets
+    helpdesk = app.bot_data["core"].settings.helpdesk_chat_id
+    if helpdesk is not None:
+        # Only plain replies: commands and mentions in the helpdesk chat work as anywhere.
+        add(
+            MessageHandler(
+                filters.Chat(chat_id=helpdesk) & filters.REPLY & ~filters.COMMAND,
+                desk.on_helpdesk_reply,
+            )
+        )
+    add(CommandHandler("tiket", desk.cmd_tiket))
+    add(CommandHandler("jawab", desk.cmd_jawab))
+    add(CommandHandler("tutup", desk.cmd_tutup))
+    add(CallbackQueryHandler(buttons.on_desk_button, pattern=r"^tk:"))
+    add(CallbackQueryHandler(handoff.on_asker_button, pattern=r"^tka:"))
+    register_pending(handoff.PENDING_FOLLOWUP, handoff.on_followup_text)
+    add(CommandHandler("darurat", darurat.cmd_darurat))
+    add(CallbackQueryHandler(darurat.on_darurat_button, pattern=r"^dr:"))
+    register_pending(darurat.PENDING_ACCOUNT, darurat.on_account_text)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(desk.digest_job, interval=1800, first=60, name="ticket_digest")
 
     # -- feedback: participants answering a survey, organizers running sessions
     add(CommandHandler("umpanbalik", participant.cmd_umpanbalik))
@@ -102,6 +117,17 @@ def register_handlers(app: Application) -> None:
 
     # -- catch-alls: private free text (dialogue answers or questions), unknown commands,
     # buttons no feature recognises (tampered, or from an old version of the bot), errors
+    add(
+        MessageHandler(
+            # A reply to a ticket's message continues its thread (else handled as below).
+            filters.UpdateType.MESSAGE
+            & filters.ChatType.PRIVATE
+            & filters.REPLY
+            & ~filters.COMMAND
+            & ~filters.StatusUpdate.ALL,
+            handoff.on_private_reply,
+        )
+    )
     add(
         MessageHandler(
             # New messages only: an edited earlier message is not a new answer or question.

@@ -9,7 +9,8 @@ import shutil
 import pytest
 from sqlalchemy import select
 
-from bot.knowledge.models import Handoff, QuestionLog
+from bot.knowledge.models import QuestionLog
+from bot.tickets.models import Ticket, TicketMessage
 from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, buttons_of, make_settings, message_id_of
 
 USER = 601
@@ -176,13 +177,16 @@ async def test_refusal_handoff_and_reply_back(helpdesk_harness):
         reply_to_message_id=message_id_of(fwd),
     )
     back = await h.fake.wait_for("sendMessage", chat_id=USER, after=mark)
-    assert "Jawaban dari Diskominfo" in back.params["text"]
+    assert "Pertanyaan #1 sudah dijawab" in back.params["text"]
     assert "Satpas Polres &lt;b&gt;Tabanan&lt;/b&gt;" in back.params["text"]
     ok = await h.fake.wait_for("sendMessage", chat_id=HELPDESK, after=mark)
     assert "diteruskan" in ok.params["text"]
     async with h.core.db.session() as s:
-        row = (await s.scalars(select(Handoff))).one()
-    assert row.status == "answered" and row.answer.startswith("Silakan ke Satpas")
+        row = (await s.scalars(select(Ticket))).one()
+    assert row.status == "answered" and row.claimed_by == ADMIN_ID
+    async with h.core.db.session() as s:
+        out = (await s.scalars(select(TicketMessage).where(TicketMessage.direction == "out"))).one()
+    assert out.text.startswith("Silakan ke Satpas")
     # other chatter in the helpdesk group is ignored
     mark = h.fake.mark()
     h.fake.send_message(ADMIN_ID, "rapat jam 2", chat_id=HELPDESK, chat_type="supergroup")
@@ -280,7 +284,7 @@ async def test_double_tap_on_handoff_forwards_once(helpdesk_harness):
     await h.fake.wait_idle()
     assert len(h.fake.calls_of("sendMessage", chat_id=HELPDESK)) == 1
     async with h.core.db.session() as s:
-        assert len((await s.scalars(select(Handoff))).all()) == 1
+        assert len((await s.scalars(select(Ticket))).all()) == 1
 
 
 async def test_handoff_when_the_bot_was_removed_from_the_helpdesk_chat(helpdesk_harness):
@@ -292,7 +296,7 @@ async def test_handoff_when_the_bot_was_removed_from_the_helpdesk_chat(helpdesk_
     told = await h.press(USER, message_id_of(ans), handoff, method="editMessageText")
     assert "belum bisa diteruskan" in told.params["text"]
     async with h.core.db.session() as s:
-        assert (await s.scalars(select(Handoff))).all() == []
+        assert (await s.scalars(select(Ticket))).all() == []
     # once the bot is back in the helpdesk chat, the same button works
     h.fake.unblock(HELPDESK)
     mark = h.fake.mark()

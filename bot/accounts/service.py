@@ -320,6 +320,25 @@ class UserService:
             )
             return {slug: n for slug, n in rows.all()}
 
+    async def admins(self) -> list[UserView]:
+        """Registered, active Diskominfo admins (ADMIN_IDS or the admin role), by name."""
+        from sqlalchemy import or_
+
+        async with self.db.session() as s:
+            rows = (
+                await s.scalars(
+                    select(User).where(
+                        User.is_active.is_(True),
+                        or_(
+                            User.telegram_id.in_(sorted(self.settings.admin_ids) or [0]),
+                            User.role == ROLE_ADMIN,
+                        ),
+                    )
+                )
+            ).all()
+            views = [self._view(u) for u in rows]
+        return sorted(views, key=lambda v: ((v.name or "").lower(), v.telegram_id))
+
     # -- deletion ----------------------------------------------------------------------------
     async def delete_personal_data(self, telegram_id: int) -> bool:
         """Delete the user row; questions stay, anonymised (foreign keys set them to NULL)."""

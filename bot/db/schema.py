@@ -7,13 +7,13 @@ from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSessio
 from bot.knowledge.models import (
     DraftEntry,
     GapMark,
-    Handoff,
     KbRevision,
     LearnedPhrasing,
     QuestionLog,
 )
 from bot.outbox.models import Delivery, OutboxMessage
 from bot.schedules.models import CalendarSent, Schedule, TipProgress
+from bot.tickets.models import Ticket, TicketMessage
 
 __all__ = [
     "Base",
@@ -24,13 +24,14 @@ __all__ = [
     "FeedbackResponse",
     "FeedbackSession",
     "GapMark",
-    "Handoff",
     "KbRevision",
     "LearnedPhrasing",
     "Opd",
     "OutboxMessage",
     "QuestionLog",
     "Schedule",
+    "Ticket",
+    "TicketMessage",
     "TipProgress",
     "User",
 ]

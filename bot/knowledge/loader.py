@@ -328,18 +328,20 @@ def load_knowledge(dir: Path | str) -> KnowledgeBase:
 
 def _content_problems(root: Path, entry_ids: set[str]) -> list[Problem]:
     """Problems reported by the checker of the other content files, if there is one."""
-    try:
-        content = importlib.import_module("bot.schedules.content")
-    except ImportError:
-        return []
-    check = getattr(content, "check_content", None)
-    if check is None:
-        return []
+    items: list = []
+    for name in ("bot.schedules.content", "bot.tickets.checklists"):
+        try:
+            content = importlib.import_module(name)
+        except ImportError:
+            continue
+        check = getattr(content, "check_content", None)
+        if check is None:
+            continue
+        try:
+            items += list(check(root, entry_ids))
+        except Exception as exc:  # a bug there must not hide the entries' own report
+            items.append(Problem(str(root), f"pemeriksaan berkas konten lain gagal: {exc!r}"))
     out: list[Problem] = []
-    try:
-        items = list(check(root, entry_ids))
-    except Exception as exc:  # a bug there must not hide the entries' own report
-        return [Problem(str(root), f"pemeriksaan berkas konten lain gagal: {exc!r}")]
     for item in items:
         if isinstance(item, Problem):
             out.append(item)

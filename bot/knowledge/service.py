@@ -1,4 +1,5 @@
-"""Question answering around the knowledge base: asking, votes, helpdesk handoff, gaps."""
+"""Question answering around the knowledge base: asking, votes, gaps (the helpdesk's
+tickets are :mod:`bot.tickets`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from bot.knowledge.entry import Entry, KnowledgeError, Problem
 from bot.knowledge.gaps import GAP_DAYS, GapGroup, gaps_csv, group_gaps
 from bot.knowledge.learning import LearnedStore, merge_learned
 from bot.knowledge.loader import KnowledgeBase, load_knowledge
-from bot.knowledge.models import Handoff, QuestionLog
+from bot.knowledge.models import QuestionLog
 from bot.knowledge.search import SearchResult
 from bot.knowledge.tokens import collapse_runs, fold
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 QUESTION_MAX = 1000
 COMMENT_MAX = 500
-HANDOFF_ANSWER_MAX = 3500
 #: how often (seconds) a process checks whether another one accepted a learned phrasing
 LEARNED_CHECK_SECONDS = 1.0
 
@@ -116,18 +116,6 @@ class Asked:
     log_id: int
     result: SearchResult
     entry: Entry | None  # the answer, when confident and not ambiguous
-
-
-@dataclass(frozen=True)
-class HandoffView:
-    id: int
-    question: str
-    user_id: int | None
-    asker_chat_id: int | None
-    helpdesk_chat_id: int
-    helpdesk_message_id: int | None
-    status: str
-    new: bool = True  # False: this question had already been forwarded
 
 
 @dataclass(frozen=True)
@@ -276,90 +264,6 @@ class QAService:
                 return False
             row.vote_comment = comment
             return True
-
-    # -- helpdesk handoff --------------------------------------------------------------------
-    async def create_handoff(self, log_id: int, user: UserView) -> HandoffView | None:
-        if self.helpdesk_chat_id is None:
-            return None
-        async with self.db.session() as s:
-            row = await self._own_question(s, log_id, user)
-            if row is None:
-                return None
-            old = await s.scalar(
-                select(Handoff).where(Handoff.question_id == row.id).order_by(Handoff.id).limit(1)
-            )
-            if old is not None:  # a double tap: forward each question once
-                return HandoffView(
-                    old.id,
-                    old.question,
-                    old.user_id,
-                    user.chat_id,
-                    old.helpdesk_chat_id,
-                    old.helpdesk_message_id,
-                    old.status,
-                    new=False,
-                )
-            h = Handoff(
-                question_id=row.id,
-                user_id=user.id,
-                question=row.text,
-                helpdesk_chat_id=self.helpdesk_chat_id,
-            )
-            s.add(h)
-            await s.flush()
-            return HandoffView(
-                h.id, h.question, user.id, user.chat_id, h.helpdesk_chat_id, None, h.status
-            )
-
-    async def cancel_handoff(self, handoff_id: int) -> None:
-        """Forget a handoff whose question could not be delivered to the helpdesk chat."""
-        async with self.db.session() as s:
-            h = await s.get(Handoff, handoff_id)
-            if h is not None:
-                await s.delete(h)
-
-    async def set_handoff_message(self, handoff_id: int, message_id: int) -> None:
-        async with self.db.session() as s:
-            h = await s.get(Handoff, handoff_id)
-            if h is not None:
-                h.helpdesk_message_id = message_id
-
-    async def handoff_for_reply(self, chat_id: int, message_id: int) -> HandoffView | None:
-        """The handoff whose forwarded question is the message a helpdesk admin replied to."""
-        from bot.accounts.models import User
-
-        async with self.db.session() as s:
-            row = (
-                await s.execute(
-                    select(Handoff, User.chat_id)
-                    .outerjoin(User, Handoff.user_id == User.id)
-                    .where(
-                        Handoff.helpdesk_chat_id == chat_id,
-                        Handoff.helpdesk_message_id == message_id,
-                    )
-                )
-            ).first()
-            if row is None:
-                return None
-            h, asker_chat = row
-            return HandoffView(
-                h.id,
-                h.question,
-                h.user_id,
-                asker_chat,
-                h.helpdesk_chat_id,
-                h.helpdesk_message_id,
-                h.status,
-            )
-
-    async def record_handoff_answer(self, handoff_id: int, answered_by: str, answer: str) -> None:
-        async with self.db.session() as s:
-            h = await s.get(Handoff, handoff_id)
-            if h is not None:
-                h.answer = answer[:HANDOFF_ANSWER_MAX]
-                h.answered_by = answered_by[:200]
-                h.answered_at = utcnow()
-                h.status = "answered"
 
     # -- gaps --------------------------------------------------------------------------------
     async def gaps(self, days: int = GAP_DAYS, now: datetime | None = None) -> list[GapGroup]:

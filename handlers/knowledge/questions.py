@@ -28,6 +28,7 @@ from handlers.common import (
     stale,
 )
 from handlers.knowledge.handoff import hand_off
+from handlers.tickets.darurat import HACKED_ENTRY, darurat_button
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ def answer_buttons(
     """'See also' buttons for related entries, and 👍/👎 when this answers the user's question."""
     kb = core(context).qa.kb
     rows: list[list[Button]] = []
+    if entry.id == HACKED_ENTRY and core(context).tickets.checklists:
+        rows.append([darurat_button()])
     for rid in entry.related_ids[:3]:
         rel = kb.get(rid)
         if rel is not None:

@@ -1,0 +1,1 @@
+"""The helpdesk desk: tickets for questions handed to Diskominfo and urgent incidents."""

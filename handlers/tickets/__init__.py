@@ -1,0 +1,1 @@
+"""The helpdesk desk in chat: /tiket, /jawab, /tutup, ticket cards, /darurat."""
