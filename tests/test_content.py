@@ -94,11 +94,18 @@ def test_real_calendar_loads_with_required_days() -> None:
     assert events["hut-ri"].lead_days == (7, 3)
     assert events["hari-kesadaran-nasional"].lead_days == (1,)
     assert len(events["hari-kesadaran-nasional"].occurrences(2026)) == 12
-    assert events["hari-jadi-kabupaten-tabanan"].region == "Kabupaten Tabanan"
+    assert events["hari-jadi-kabupaten-tabanan"].regions == ("tabanan",)
     assert events["hari-jadi-kabupaten-tabanan"].occurrences(2026) == [date(2026, 11, 29)]
-    assert events["hari-jadi-provinsi-bali"].region == "Provinsi Bali"
+    assert events["hari-jadi-provinsi-bali"].regions == ("bali",)
+    assert events["hari-jadi-tapanuli-selatan"].regions == ("tapanuli-selatan",)
+    # 2026 from the library equals the SKB 3 Menteri 2026
     assert events["idul-fitri"].occurrences(2026) == [date(2026, 3, 21)]
+    assert events["isra-mikraj"].occurrences(2026) == [date(2026, 1, 16)]
+    assert events["hari-suci-nyepi"].occurrences(2026) == [date(2026, 3, 19)]
+    # pawukon cycles: Galungan twice in 2027, Kuningan ten days after
+    assert events["galungan"].occurrences(2026) == [date(2026, 6, 17)]
     assert events["galungan"].occurrences(2027) == [date(2027, 1, 13), date(2027, 8, 11)]
+    assert events["kuningan"].occurrences(2027) == [date(2027, 1, 23), date(2027, 8, 21)]
     for event_id in (
         "tahun-baru",
         "hari-kartini",
@@ -118,8 +125,8 @@ def test_real_calendar_loads_with_required_days() -> None:
         assert event_id in events
     for event in events.values():
         assert 1 <= len(event.ideas) <= 6
-        # every moving holiday has its 2026 date
-        assert event.occurrences(2026), event.id
+        # every event has its dates of 2026 and 2027 (the library, a rule or the file)
+        assert event.occurrences(2026) and event.occurrences(2027), event.id
 
 
 def test_real_files_have_no_problems() -> None:
@@ -260,9 +267,10 @@ def test_exactly_one_date_rule(tmp_path: Path) -> None:
     )
     write(tmp_path, events="events:\n" + none + both)
     text = problem_texts(tmp_path)
-    assert "event 'tanpa': isi tepat satu dari date / day_of_month / dates" in text
+    rules = "isi tepat satu dari date / day_of_month / holiday / cycle / dates"
+    assert f"event 'tanpa': {rules}" in text
     assert "(yang terisi: tidak ada)" in text
-    assert "event 'dua': isi tepat satu dari date / day_of_month / dates" in text
+    assert f"event 'dua': {rules}" in text
     assert "(yang terisi: date, day_of_month)" in text
 
 

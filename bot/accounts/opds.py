@@ -45,10 +45,20 @@ class OpdList(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str
+    # The deployment's region in the content calendar's regions table (calendar.yaml), e.g.
+    # "tabanan": its regional days (and those of the regions containing it) are reminded.
+    region_id: str | None = None
     timezone: str = "Asia/Jakarta"
     opds: list[OpdItem]
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @field_validator("region_id")
+    @classmethod
+    def _region_id(cls, v: str | None) -> str | None:
+        if v is not None and not SLUG_RE.match(v):
+            raise ValueError(f"region_id '{v}' harus id wilayah huruf kecil (contoh: tabanan)")
+        return v
 
     @model_validator(mode="after")
     def _unique(self) -> OpdList:

@@ -52,6 +52,8 @@ def check() -> None:
     problems = check_knowledge(root)
     for p in problems:
         typer.echo(str(p))
+    for file, warning in _calendar_warnings(root):
+        typer.echo(f"peringatan: {file}: {warning}")
     if problems:
         typer.echo(f"{len(problems)} masalah ditemukan.", err=True)
         raise typer.Exit(1)
@@ -68,6 +70,23 @@ def check() -> None:
         for e, age in old:
             where = f"; sumber: {' '.join(e.meta.sources)}" if e.meta.sources else ""
             typer.echo(f"{e.path}: updated {e.meta.updated.isoformat()} ({age} hari lalu){where}")
+
+
+def _calendar_warnings(root: Path) -> list[tuple[str, str]]:
+    """Calendar events without a confirmed date in the next 120 days (not problems)."""
+    import importlib
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    content = importlib.import_module("bot.schedules.content")
+    check_warnings = getattr(content, "check_warnings", None)
+    if not callable(check_warnings):
+        return []
+    try:
+        today = datetime.now(ZoneInfo(load_settings().timezone)).date()
+    except ConfigError:
+        today = datetime.now().date()
+    return list(check_warnings(root, today))
 
 
 def _stdin_lines() -> Iterator[str]:

@@ -1,10 +1,20 @@
 """The content calendar: ``calendar.yaml`` in the knowledge folder.
 
-``events:`` lists national days, regional anniversaries and moving holidays. Each event has
-exactly one of ``date`` (``MM-DD`` every year), ``day_of_month`` (every month) or ``dates``
-(per-year ``YYYY-MM-DD``, one date or a list of dates per year), plus ``lead_days`` (remind this
-many days before; 0 = on the day) and content ``ideas``. :func:`load_calendar` raises
-:class:`~bot.schedules.yamlfile.ContentError` (with every problem) when the file is broken.
+``events:`` lists national and commemorative days, regional days and moving holidays. Each
+event has exactly one date rule:
+
+- ``date: "MM-DD"`` every year, ``day_of_month: 17`` every month;
+- ``holiday: <name>``: the date comes from the ``holidays`` package (Indonesia, Indonesian
+  names, :mod:`bot.schedules.libdates`); dates it has only estimated are marked "perkiraan";
+- ``cycle: {anchor: YYYY-MM-DD, every_days: 210}``: a repeating cycle (Balinese pawukon days
+  such as Galungan and Kuningan);
+- ``dates:`` per-year ``YYYY-MM-DD`` (one date or a list). Beside ``holiday`` or ``cycle`` it
+  overrides that year (when the SKB 3 Menteri differs from the library).
+
+Plus ``lead_days`` (remind this many days before; 0 = on the day), content ``ideas`` and, for
+regional days, ``regions`` (ids of the ``regions:`` table, :mod:`bot.schedules.regions`).
+:func:`load_calendar` raises :class:`~bot.schedules.yamlfile.ContentError` (with every problem)
+when the file is broken.
 """
 
 from __future__ import annotations
@@ -13,23 +23,29 @@ import calendar as _calendar
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.schedules import libdates
+from bot.schedules.regions import Region, parse_regions
 from bot.schedules.yamlfile import (
     SLUG_RE,
     ContentError,
     Problem,
-    _read_yaml,
+    _read_sections,
     _validate_items,
 )
 
 CALENDAR_FILE = "calendar.yaml"
 
+# Event ids travel in button data (64 bytes at most, see handlers.schedules.kalender).
+EVENT_ID_MAX = 40
 EVENT_NAME_MAX = 100
+CYCLE_DAYS_MAX = 400
 IDEA_MAX = 200
 IDEAS_MIN, IDEAS_MAX = 1, 6
 LEAD_DAYS_MAX = 60
@@ -52,8 +68,34 @@ def _parse_iso_date(v: Any) -> date:
     raise ValueError(f"{v!r} bukan tanggal YYYY-MM-DD yang valid")
 
 
+class Cycle(BaseModel):
+    """Every ``every_days`` days from ``anchor`` (both ways): the pawukon's 210 days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    anchor: dt.date
+    every_days: Annotated[int, Field(strict=True, ge=7, le=CYCLE_DAYS_MAX)]
+
+    @field_validator("anchor", mode="before")
+    @classmethod
+    def _anchor(cls, v: Any) -> dt.date:
+        return _parse_iso_date(v)
+
+    def in_year(self, year: int) -> list[dt.date]:
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        k = -((self.anchor - first).days // self.every_days)
+        day = self.anchor + timedelta(days=k * self.every_days)
+        out = []
+        while day <= last:
+            if day >= first:
+                out.append(day)
+            day += timedelta(days=self.every_days)
+        return out
+
+
 class CalendarEvent(BaseModel):
-    """A day to prepare content for: fixed each year, each month, or on per-year dates."""
+    """A day to prepare content for: fixed each year or month, a library holiday, a cycle,
+    or per-year dates (which override a holiday's or a cycle's date in their years)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -61,17 +103,45 @@ class CalendarEvent(BaseModel):
     name: str
     date: str | None = None
     day_of_month: Annotated[int, Field(strict=True, ge=1, le=31)] | None = None
+    holiday: str | None = None
+    cycle: Cycle | None = None
     dates: dict[int, tuple[dt.date, ...]] | None = None
     lead_days: tuple[LeadDay, ...]
     ideas: tuple[str, ...]
-    region: str | None = None
+    regions: tuple[str, ...] | None = None
+    # Where a curator can recheck a regional date or a cycle's anchor (https URLs).
+    sources: tuple[str, ...] = ()
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for url in v:
+            if not url.startswith("https://") or " " in url:
+                raise ValueError(f"sumber {url!r} harus URL https://")
+        return v
 
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
         if not SLUG_RE.match(v):
             raise ValueError("id harus slug huruf kecil dengan tanda hubung (contoh: hari-pers)")
+        if len(v) > EVENT_ID_MAX:
+            raise ValueError(f"id terlalu panjang: {len(v)} karakter (maks {EVENT_ID_MAX})")
         return v
+
+    @field_validator("holiday")
+    @classmethod
+    def _holiday(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        key, _ = libdates.split_name(v)
+        if key not in libdates.known_keys():
+            known = ", ".join(sorted(libdates.known_keys()))
+            raise ValueError(
+                f"holiday {v!r} tidak dikenal pustaka holidays {libdates.library_version()} "
+                f"(nama yang ada: {known})"
+            )
+        return key
 
     @field_validator("name")
     @classmethod
@@ -146,41 +216,64 @@ class CalendarEvent(BaseModel):
                 raise ValueError(f"ide konten terlalu panjang: {len(i)} karakter (maks {IDEA_MAX})")
         return ideas
 
-    @field_validator("region")
+    @field_validator("regions", mode="before")
     @classmethod
-    def _region(cls, v: str | None) -> str | None:
+    def _regions(cls, v: Any) -> Any:
         if v is None:
             return None
-        v = v.strip()
-        if not v:
-            raise ValueError("region kosong; hapus kolomnya atau isi null")
-        return v
+        if isinstance(v, str):
+            v = [v]
+        if not isinstance(v, list | tuple) or not v:
+            raise ValueError("regions harus berupa daftar id wilayah, misalnya [bali]")
+        for r in v:
+            if not isinstance(r, str) or not SLUG_RE.match(r):
+                raise ValueError(f"wilayah {r!r} harus id dari tabel regions (contoh: tabanan)")
+        return tuple(v)
 
     @model_validator(mode="after")
     def _one_rule(self) -> CalendarEvent:
-        given = [k for k in ("date", "day_of_month", "dates") if getattr(self, k) is not None]
-        if len(given) != 1:
+        rules = ("date", "day_of_month", "holiday", "cycle")
+        given = [k for k in rules if getattr(self, k) is not None]
+        if len(given) > 1 or (not given and self.dates is None):
             found = ", ".join(given) if given else "tidak ada"
             raise ValueError(
-                f"isi tepat satu dari date / day_of_month / dates (yang terisi: {found})"
+                "isi tepat satu dari date / day_of_month / holiday / cycle / dates "
+                f"(yang terisi: {found})"
+            )
+        if given and given[0] in ("date", "day_of_month") and self.dates is not None:
+            raise ValueError(
+                f"dates hanya boleh bersama holiday atau cycle (sebagai koreksi), bukan {given[0]}"
             )
         return self
 
     @property
     def kind(self) -> str:
-        """``"yearly"``, ``"monthly"`` or ``"dated"``."""
+        """``"yearly"``, ``"monthly"``, ``"holiday"``, ``"cycle"`` or ``"dated"``."""
         if self.date is not None:
             return "yearly"
         if self.day_of_month is not None:
             return "monthly"
+        if self.holiday is not None:
+            return "holiday"
+        if self.cycle is not None:
+            return "cycle"
         return "dated"
 
-    def occurrences(self, year: int) -> list[dt.date]:
-        """Every day of ``year`` the event falls on, in order (empty when unknown or absent).
+    def dated(self, year: int) -> list[tuple[dt.date, bool]]:
+        """``(day, estimated)`` for every day of ``year`` the event falls on, in order.
 
-        ``"02-29"`` is skipped in non-leap years; a ``day_of_month`` of 29-31 is skipped in
-        the months that do not have that day.
+        The file's ``dates`` for a year win over the library and the cycle; ``estimated`` is
+        True only for a library date the library itself marks as estimated.
         """
+        if self.dates is not None and year in self.dates:
+            return [(d, False) for d in self.dates[year]]
+        if self.holiday is not None:
+            return [(d.day, d.estimated) for d in libdates.dates_of(self.holiday, year)]
+        if self.cycle is not None:
+            return [(d, False) for d in self.cycle.in_year(year)]
+        return [(d, False) for d in self._fixed(year)]
+
+    def _fixed(self, year: int) -> list[dt.date]:
         if self.date is not None:
             month, day = (int(p) for p in self.date.split("-"))
             try:
@@ -193,10 +286,30 @@ class CalendarEvent(BaseModel):
                 for month in range(1, 13)
                 if self.day_of_month <= _calendar.monthrange(year, month)[1]
             ]
-        return list((self.dates or {}).get(year, ()))
+        return []
+
+    def occurrences(self, year: int) -> list[dt.date]:
+        """Every day of ``year`` the event falls on, in order (empty when unknown or absent).
+
+        ``"02-29"`` is skipped in non-leap years; a ``day_of_month`` of 29-31 is skipped in
+        the months that do not have that day.
+        """
+        return [d for d, _ in self.dated(year)]
+
+    def estimated(self, day: dt.date) -> bool:
+        """Whether the event's date ``day`` is only the library's estimate ("perkiraan")."""
+        return any(d == day and est for d, est in self.dated(day.year))
+
+    def known(self, year: int) -> bool:
+        """Whether the event's dates of ``year`` are known (a rule, the library or the file)."""
+        if self.dates is not None and year in self.dates:
+            return True
+        if self.holiday is not None:
+            return bool(libdates.dates_of(self.holiday, year))
+        return self.kind in ("yearly", "monthly", "cycle")
 
     def years(self) -> list[int]:
-        """Years with dates, for ``dates`` events (empty for fixed and monthly events)."""
+        """Years the file gives dates for (``dates``; empty for the other rules)."""
         return sorted(self.dates) if self.dates else []
 
 
@@ -220,22 +333,49 @@ def reminders_due(
 
 
 def events_without_dates(events: Iterable[CalendarEvent], year: int) -> list[CalendarEvent]:
-    """Moving-holiday events (``dates``) that have no date for ``year`` yet: curator to-do."""
-    return [e for e in events if e.dates is not None and year not in e.dates]
+    """Events whose dates of ``year`` are unknown (no file date, none in the library)."""
+    return [e for e in events if not e.known(year)]
+
+
+@dataclass(frozen=True)
+class CalendarBook:
+    """Everything ``calendar.yaml`` holds: the events (file order) and the regions table."""
+
+    events: tuple[CalendarEvent, ...]
+    regions: dict[str, Region]
+
+
+def _calendar_file(knowledge_dir: Path) -> tuple[CalendarBook, list[Problem]]:
+    path = Path(knowledge_dir) / CALENDAR_FILE
+    items, extras, problems = _read_sections(path, "events", ("regions",))
+    regions, more = parse_regions(path, extras.get("regions"))
+    problems += more
+    if items is None:
+        return CalendarBook((), regions), problems
+    events, more = _validate_items(path, items, CalendarEvent, "event")
+    problems += more
+    for event in events:
+        for rid in event.regions or ():
+            if rid not in regions:
+                problems.append(
+                    (str(path), f"event '{event.id}': wilayah '{rid}' tidak ada di regions")
+                )
+    return CalendarBook(tuple(events), regions), problems
 
 
 def _calendar_events(knowledge_dir: Path) -> tuple[list[CalendarEvent], list[Problem]]:
-    path = Path(knowledge_dir) / CALENDAR_FILE
-    items, problems = _read_yaml(path, "events")
-    if items is None:
-        return [], problems
-    events, more = _validate_items(path, items, CalendarEvent, "event")
-    return events, problems + more
+    book, problems = _calendar_file(Path(knowledge_dir))
+    return list(book.events), problems
+
+
+def load_book(knowledge_dir: Path | str) -> CalendarBook:
+    """Events and regions of ``calendar.yaml``; :class:`ContentError` if anything is wrong."""
+    book, problems = _calendar_file(Path(knowledge_dir))
+    if problems:
+        raise ContentError(problems)
+    return book
 
 
 def load_calendar(knowledge_dir: Path | str) -> list[CalendarEvent]:
     """The events of ``calendar.yaml`` in file order; :class:`ContentError` if anything is wrong."""
-    events, problems = _calendar_events(Path(knowledge_dir))
-    if problems:
-        raise ContentError(problems)
-    return events
+    return list(load_book(knowledge_dir).events)

@@ -236,7 +236,7 @@ class Firing:
         cfg = await self.system(PURPOSE_CALENDAR)
         if cfg.paused:
             return 0
-        events = self.events()
+        events = self.region_events()
         users = await self._audience(User.calendar_enabled)
         queued = 0
         for (_zone_name, day), members in self._slots(cfg.rule, users, now).items():
@@ -264,7 +264,14 @@ class Firing:
             todo = [u for u in members if u.id not in done]
             if not todo:
                 return 0
-            text = self.render("calendar_reminder", event=event, day=occ, lead=lead)
+            text = self.render(
+                "calendar_reminder",
+                event=event,
+                day=occ,
+                lead=lead,
+                estimated=event.estimated(occ),
+                where=self.region_names(event),
+            )
             mid, _ = await self.outbox.create_message(
                 KIND_CALENDAR,
                 text=text,

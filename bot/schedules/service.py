@@ -78,6 +78,9 @@ class ScheduleService(SystemSchedules, Firing):
         self.on_change: list[Callable[[], None]] = []
         self._tips: list[Any] | None = None
         self._events: list[Any] | None = None
+        self._regions: dict[str, Any] | None = None
+        # The deployment's region (``region_id`` of opd.yaml); None = national days only.
+        self.region_id: str | None = None
 
     # -- content -----------------------------------------------------------------------------
     def tips(self) -> list[Any]:
@@ -88,25 +91,53 @@ class ScheduleService(SystemSchedules, Firing):
         return self._tips
 
     def events(self) -> list[Any]:
+        """Every event of the calendar file (all regions)."""
         if self._events is None:
-            from bot.schedules.calendar import load_calendar
+            from bot.schedules.calendar import load_book
+            from bot.schedules.regions import deployment_region
 
-            self._events = load_calendar(self.knowledge_dir)
+            book = load_book(self.knowledge_dir)
+            self._events, self._regions = list(book.events), dict(book.regions)
+            self.region_id = deployment_region(self.knowledge_dir)
         return self._events
+
+    def regions(self) -> dict[str, Any]:
+        self.events()
+        return self._regions or {}
+
+    def region_chain(self) -> tuple[str, ...]:
+        """The deployment's region and the regions containing it (innermost first)."""
+        from bot.schedules.regions import chain
+
+        return chain(self.regions(), self.region_id)
+
+    def region_events(self) -> list[Any]:
+        """The events of the deployment's region: national days and its regional days."""
+        from bot.schedules.regions import applies
+
+        here = self.region_chain()
+        return [e for e in self.events() if applies(e.regions, here)]
+
+    def region_names(self, event: Any) -> str:
+        """The names of an event's regions ("" for a national day)."""
+        regions = self.regions()
+        return ", ".join(regions[r].name for r in event.regions or () if r in regions)
 
     def reload_content(self) -> bool:
         """Re-read tips and calendar; on a broken file keep what is loaded and log why."""
-        from bot.schedules.calendar import load_calendar
+        from bot.schedules.calendar import load_book
+        from bot.schedules.regions import deployment_region
         from bot.schedules.tips import load_tips
         from bot.schedules.yamlfile import ContentError
 
         try:
             tips = load_tips(self.knowledge_dir)
-            events = load_calendar(self.knowledge_dir)
+            book = load_book(self.knowledge_dir)
         except ContentError as exc:
             log.error("tips/calendar not reloaded: %s", exc)
             return False
-        self._tips, self._events = tips, events
+        self._tips, self._events, self._regions = tips, list(book.events), dict(book.regions)
+        self.region_id = deployment_region(self.knowledge_dir)
         return True
 
     def _changed(self) -> None:

@@ -52,28 +52,38 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def _read_yaml(path: Path, top_key: str) -> tuple[list[Any] | None, list[Problem]]:
     """The list under ``top_key``, or ``None`` and the problems that prevent reading it."""
+    items, _, problems = _read_sections(path, top_key)
+    return items, problems
+
+
+def _read_sections(
+    path: Path, top_key: str, optional: tuple[str, ...] = ()
+) -> tuple[list[Any] | None, dict[str, Any], list[Problem]]:
+    """The list under ``top_key``, the values of the ``optional`` top-level keys that are
+    present, and the problems; the list is ``None`` when it cannot be read."""
     name = str(path)
     if not path.is_file():
-        return None, [(name, "berkas tidak ditemukan")]
+        return None, {}, [(name, "berkas tidak ditemukan")]
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, [(name, f"tidak bisa dibaca: {exc}")]
+        return None, {}, [(name, f"tidak bisa dibaca: {exc}")]
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError as exc:
-        return None, [(name, _yaml_problem(exc))]
+        return None, {}, [(name, _yaml_problem(exc))]
     if not isinstance(data, dict) or top_key not in data:
-        return None, [(name, f"isi berkas harus diawali '{top_key}:' berisi daftar")]
+        return None, {}, [(name, f"isi berkas harus diawali '{top_key}:' berisi daftar")]
     problems: list[Problem] = []
-    extra = sorted(str(k) for k in data if k != top_key)
+    extra = sorted(str(k) for k in data if k != top_key and k not in optional)
     if extra:
         problems.append((name, f"kunci tingkat atas tidak dikenal: {', '.join(extra)}"))
+    extras = {k: data[k] for k in optional if k in data}
     items = data[top_key]
     if not isinstance(items, list) or not items:
         problems.append((name, f"'{top_key}' harus berupa daftar yang tidak kosong"))
-        return None, problems
-    return items, problems
+        return None, extras, problems
+    return items, extras, problems
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
