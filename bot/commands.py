@@ -18,6 +18,7 @@ COMMANDS: list[Command] = [
     Command("materi", "Jelajahi materi pelatihan", "Browse the training material"),
     Command("tanya", "Ajukan pertanyaan (di grup)", "Ask a question (in groups)"),
     Command("pengingat", "Pengingat jadwal unggah", "Posting reminders"),
+    Command("kalender", "Hari penting 30 hari ke depan", "Content calendar, next 30 days"),
     Command("umpanbalik", "Isi umpan balik pelatihan (KODE)", "Training feedback (CODE)"),
     Command("langganan", "Atur tips dan pengingat kalender", "Tips and calendar reminders"),
     Command("darurat", "Akun dinas diretas? Lapor di sini", "Agency account hacked? Report it"),

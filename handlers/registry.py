@@ -19,7 +19,7 @@ from handlers.dialogue import register_pending, set_default_text_handler
 from handlers.feedback import cards, organizer, participant, wizard
 from handlers.knowledge import browse, curation, handoff, questions
 from handlers.outbox import broadcast, compose
-from handlers.schedules import reminders, subscriptions
+from handlers.schedules import kalender, reminders, subscriptions
 from handlers.tickets import buttons, darurat, desk
 
 
@@ -106,8 +106,10 @@ def register_handlers(app: Application) -> None:
     register_pending(compose.PENDING_COMPOSE, compose.on_compose)
     register_pending(compose.PENDING_WHEN, broadcast.on_when)
 
-    # -- schedules: /pengingat, /langganan
+    # -- schedules: /pengingat, /langganan, /kalender
     add(CommandHandler("pengingat", reminders.cmd_pengingat))
+    add(CommandHandler("kalender", kalender.cmd_kalender))
+    add(CallbackQueryHandler(kalender.on_button, pattern=rf"^{kalender.PREFIX}:"))
     add(CommandHandler("langganan", subscriptions.cmd_langganan))
     add(CallbackQueryHandler(reminders.on_button, pattern=r"^pg:"))
     add(CallbackQueryHandler(subscriptions.on_sub_button, pattern=r"^sub:"))

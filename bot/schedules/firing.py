@@ -85,6 +85,7 @@ class Firing:
     outbox: OutboxService
     render: Callable[..., str]
     clock: Callable[[], datetime]
+    notify_date_gaps_logged: Callable[[datetime], Any]
 
     async def fire_reminder(self, sid: int, now: datetime) -> str:
         """Queue the reminder's latest occurrence at or before ``now`` if not done yet.
@@ -363,6 +364,9 @@ class Firing:
             await self._log_missed_tips(now)
         except Exception:
             log.exception("missed tips check failed")
+        # At start: the admins' monthly notice of unconfirmed calendar dates (once a month;
+        # a failure here is retried by the next daily calendar run).
+        out["calendar_gaps"] = await self.notify_date_gaps_logged(now)
         return dict(out)
 
     async def _log_missed_tips(self, now: datetime) -> None:

@@ -310,6 +310,8 @@ class Scheduler:
 
     async def _job_calendar(self) -> None:
         await self.run_job("calendar")
+        # At most once a month (recorded in the outbox): dates the admins should confirm.
+        await self.service.notify_date_gaps_logged(self.clock())
 
 
 class RuleTrigger(BaseTrigger):

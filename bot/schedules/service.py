@@ -27,6 +27,7 @@ from bot.outbox.store import OutboxService
 from bot.schedules.common import _rule_of, _zone
 from bot.schedules.firing import Firing
 from bot.schedules.models import PURPOSE_REMINDER, Schedule
+from bot.schedules.notices import DateNotices
 from bot.schedules.parse import ParsedSchedule
 from bot.schedules.recurrence import Rule
 from bot.schedules.system import SystemSchedules
@@ -53,9 +54,10 @@ class ReminderView:
         return self.next_at.astimezone(ZoneInfo(self.timezone)) if self.next_at else None
 
 
-class ScheduleService(SystemSchedules, Firing):
+class ScheduleService(SystemSchedules, Firing, DateNotices):
     """The schedules feature: personal reminders and the tips / calendar content here; the
-    system schedules (:class:`SystemSchedules`) and the firings (:class:`Firing`) mixed in."""
+    system schedules (:class:`SystemSchedules`), the firings (:class:`Firing`) and the admins'
+    notice of unconfirmed dates (:class:`DateNotices`) mixed in."""
 
     def __init__(
         self,
@@ -122,6 +124,29 @@ class ScheduleService(SystemSchedules, Firing):
         """The names of an event's regions ("" for a national day)."""
         regions = self.regions()
         return ", ".join(regions[r].name for r in event.regions or () if r in regions)
+
+    def calendar_window(self, today: Any, days: int) -> list[Any]:
+        """The deployment's events from ``today`` for ``days`` days (``agenda.Upcoming``)."""
+        from bot.schedules.agenda import upcoming
+
+        return upcoming(self.region_events(), today, days)
+
+    def occurrence(self, event_id: str, day: Any) -> Any:
+        """``agenda.Upcoming`` for an event of the deployment on ``day``, or None."""
+        from bot.schedules.agenda import Upcoming, find
+
+        event = find(self.region_events(), event_id)
+        if event is None:
+            return None
+        for d, estimated in event.dated(day.year):
+            if d == day:
+                return Upcoming(event, d, estimated)
+        return None
+
+    def region_name(self) -> str:
+        """The name of the deployment's region ("" when none)."""
+        region = self.regions().get(self.region_id or "")
+        return region.name if region is not None else ""
 
     def reload_content(self) -> bool:
         """Re-read tips and calendar; on a broken file keep what is loaded and log why."""
