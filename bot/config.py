@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     feedback_retention_days: int = Field(default=180, ge=1)
     feedback_secret: str | None = None
+    confirm_remind_hours: float = Field(default=3.0, ge=0, le=720)
     log_level: str = "INFO"
     startup_timeout: float = Field(default=60.0, gt=0, le=3600)
 

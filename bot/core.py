@@ -12,6 +12,7 @@ from bot.db import Database, upgrade_async
 from bot.feedback.service import FeedbackService
 from bot.knowledge.service import QAService
 from bot.outbox import OutboxService
+from bot.outbox.confirm import ConfirmService
 from bot.schedules.service import ScheduleService
 from bot.tickets.service import TicketService
 from bot.transport import Transport
@@ -30,6 +31,7 @@ class Core:
         self.qa = QAService(db, self.knowledge_dir, settings.helpdesk_chat_id)
         self.feedback = FeedbackService(db, settings, self.users)
         self.outbox = OutboxService(db, settings, self.users)
+        self.confirm = ConfirmService(db, self.outbox)
         self.schedules = ScheduleService(db, settings, self.outbox)
         self.tickets = TicketService(db, settings.helpdesk_chat_id)
         self.background = Background(self)

@@ -132,3 +132,18 @@ class LeaderLease(Base):
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastConfirmation(Base):
+    """A recipient's "✅ Sudah saya laksanakan" on a broadcast that asks for confirmation."""
+
+    __tablename__ = "broadcast_confirmations"
+    __table_args__ = (
+        UniqueConstraint("message_id", "chat_id", name="uq_broadcast_confirmations_message_chat"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -41,6 +41,7 @@ from handlers.outbox.compose import (
     opd_names,
     opd_page,
     preview,
+    preview_summary,
     start_compose,
     tz_label,
 )
@@ -296,7 +297,18 @@ async def act_new(update, context, user):
     await start_compose(update, context, user, as_edit=True)
 
 
+async def act_confirm(update, context, user, mid):
+    """Turn "minta konfirmasi" on or off for the draft, then show the summary again."""
+    if await _draft(update, context, user, mid) is None:
+        return
+    c = core(context)
+    await c.confirm.set_asking(mid, not await c.confirm.is_asking(mid))
+    await ack(update)
+    await preview_summary(update, context, user, mid, as_edit=True)
+
+
 _ACTIONS = {
+    ("cf", 1): act_confirm,
     ("all", 1): act_all,
     ("opd", 2): act_opd,
     ("t", 3): act_toggle,

@@ -169,24 +169,38 @@ async def preview(update: Update, context: Ctx, user: UserView, mid: int) -> Non
         )
     else:
         await context.bot.send_message(chat_id=chat_id, text=content.text or "")
+    await preview_summary(update, context, user, mid, as_edit=False)
+
+
+async def preview_summary(
+    update: Update, context: Ctx, user: UserView, mid: int, *, as_edit: bool
+) -> None:
+    """The preview's summary: who receives it, whether it asks for confirmation, the buttons."""
+    c = core(context)
+    p = await c.outbox.get(mid)
+    assert p is not None
     recipients = await c.outbox.count_audience(p.audience_opds or None)
     names = await opd_names(context, p.audience_opds)
+    asking = await c.confirm.is_asking(mid)
     buttons: list[list[Button]] = []
     if recipients:
         buttons.append([button("bc_send_now", f"go:{mid}"), button("bc_schedule", f"sch:{mid}")])
+    buttons.append([button("bc_confirm_on" if asking else "bc_confirm_off", f"cf:{mid}")])
     buttons.append([button("bc_change_audience", f"aud:{mid}")])
     buttons.append([button("bc_cancel", f"x:{mid}")])
-    await reply(
-        update,
-        context,
-        "broadcast_preview",
+    kwargs = dict(
         buttons=buttons,
         id=mid,
         recipients=recipients,
         opds=names,
         tz=tz_label(user.timezone),
         is_copy=p.is_copy,
+        confirm=asking,
     )
+    if as_edit:
+        await edit(update, context, "broadcast_preview", **kwargs)
+    else:
+        await reply(update, context, "broadcast_preview", **kwargs)
 
 
 async def opd_names(context: Ctx, slugs: list[str]) -> list[str]:
