@@ -31,6 +31,7 @@ COMMANDS: list[Command] = [
     Command("siaran", "Kirim siaran ke OPD", "Broadcast to agencies", "admin"),
     Command("celah", "Pertanyaan belum terjawab", "Unanswered questions", "admin"),
     Command("muatulang", "Muat ulang basis pengetahuan", "Reload the knowledge base", "admin"),
+    Command("konfirmasi", "Siapa yang sudah konfirmasi siaran", "Broadcast confirmations", "admin"),
     Command("tiket", "Tiket helpdesk yang terbuka", "Open helpdesk tickets", "admin"),
     Command("jawab", "Jawab tiket: /jawab NOMOR teks", "Answer a ticket: /jawab N text", "admin"),
     Command("tutup", "Tutup tiket: /tutup NOMOR", "Close a ticket: /tutup N", "admin"),

@@ -18,7 +18,7 @@ from handlers.common import stale
 from handlers.dialogue import register_pending, set_default_text_handler
 from handlers.feedback import cards, organizer, participant, wizard
 from handlers.knowledge import browse, curation, handoff, questions
-from handlers.outbox import broadcast, compose
+from handlers.outbox import broadcast, compose, confirm
 from handlers.schedules import kalender, reminders, subscriptions
 from handlers.tickets import buttons, darurat, desk
 
@@ -103,6 +103,9 @@ def register_handlers(app: Application) -> None:
     # -- outbox: /siaran
     add(CommandHandler("siaran", compose.cmd_siaran))
     add(CallbackQueryHandler(broadcast.on_button, pattern=rf"^{compose.PREFIX}:"))
+    add(CommandHandler("konfirmasi", confirm.cmd_konfirmasi))
+    add(CallbackQueryHandler(confirm.on_confirm_button, pattern=r"^cf:"))
+    add(CallbackQueryHandler(confirm.on_admin_button, pattern=r"^cfa:"))
     register_pending(compose.PENDING_COMPOSE, compose.on_compose)
     register_pending(compose.PENDING_WHEN, broadcast.on_when)
 

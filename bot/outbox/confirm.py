@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.accounts.models import Opd, User
 from bot.db import Database
@@ -63,6 +64,7 @@ class ConfirmReport:
     confirmed: int
     opds: list[OpdLine] = field(default_factory=list)
     reminders: int = 0
+    last_reminder_at: datetime | None = None
 
     @property
     def missing(self) -> int:
@@ -159,11 +161,7 @@ class ConfirmService:
             if m is None or not asks_confirmation(message_id, m.buttons):
                 return None
             rows = await self._rows(s, message_id)
-            reminders = await s.scalar(
-                select(func.count(OutboxMessage.id)).where(
-                    OutboxMessage.dedupe_key.like(f"confirm:remind:{message_id}:%")
-                )
-            )
+            reminders, last = await self._reminders(s, message_id)
         by: dict[str, OpdLine] = {}
         for _chat, _name, _username, opd, other, at in rows:
             key = opd or other or NO_OPD
@@ -178,7 +176,8 @@ class ConfirmService:
             recipients=len(rows),
             confirmed=sum(1 for r in rows if r[5] is not None),
             opds=opds,
-            reminders=int(reminders or 0),
+            reminders=reminders,
+            last_reminder_at=last,
         )
 
     async def recent(self, limit: int = 5) -> list[ConfirmReport]:
@@ -200,16 +199,47 @@ class ConfirmService:
                 out.append(r)
         return out
 
-    def can_remind(self, report: ConfirmReport, after: timedelta) -> bool:
-        started = report.started_at
-        return bool(report.missing) and started is not None and self.clock() - started >= after
+    @staticmethod
+    async def _reminders(s, message_id: int) -> tuple[int, datetime | None]:
+        n, last = (
+            await s.execute(
+                select(func.count(OutboxMessage.id), func.max(OutboxMessage.created_at)).where(
+                    OutboxMessage.dedupe_key.like(f"confirm:remind:{message_id}:%")
+                )
+            )
+        ).one()
+        if last is not None and last.tzinfo is None:
+            from datetime import UTC
 
-    async def remind(self, message_id: int, text: str) -> tuple[int, int] | None:
+            last = last.replace(tzinfo=UTC)
+        return int(n or 0), last
+
+    def _due(self, started: datetime | None, last: datetime | None, after: timedelta) -> bool:
+        """A reminder may go ``after`` hours after the broadcast started, and again only
+        ``after`` hours after the previous reminder (a double tap never sends two)."""
+        now = self.clock()
+        if started is None or now - started < after:
+            return False
+        return last is None or now - last >= after
+
+    def can_remind(self, report: ConfirmReport, after: timedelta) -> bool:
+        return bool(report.missing) and self._due(report.started_at, report.last_reminder_at, after)
+
+    async def remind(self, message_id: int, text: str, after: timedelta) -> tuple[int, int] | None:
         """Queue a reminder to every recipient who has not confirmed. Returns (reminder id,
-        recipients) or None when there is nobody to remind."""
+        recipients) or None when there is nobody to remind or it is too early."""
+        try:
+            return await self._remind(message_id, text, after)
+        except IntegrityError:  # a second press at the same instant: the first one won
+            return None
+
+    async def _remind(self, message_id: int, text: str, after: timedelta):
         async with self.db.session() as s:
             m = await s.get(OutboxMessage, message_id)
             if m is None or not asks_confirmation(message_id, m.buttons):
+                return None
+            done, last = await self._reminders(s, message_id)
+            if not self._due(m.started_at, last, after):
                 return None
             todo = (
                 await s.execute(
@@ -228,17 +258,12 @@ class ConfirmService:
             ).all()
             if not todo:
                 return None
-            done = await s.scalar(
-                select(func.count(OutboxMessage.id)).where(
-                    OutboxMessage.dedupe_key.like(f"confirm:remind:{message_id}:%")
-                )
-            )
             rid, created = await self.outbox.create_message(
                 KIND_BROADCAST,
                 text=text,
                 buttons=buttons_to_json([[confirm_button(message_id)]]),
                 status=MSG_RUNNING,
-                dedupe_key=f"confirm:remind:{message_id}:{int(done or 0) + 1}",
+                dedupe_key=f"confirm:remind:{message_id}:{done + 1}",
                 creator_user_id=m.creator_user_id,
                 creator_chat_id=m.creator_chat_id,
                 session=s,

@@ -42,7 +42,9 @@ async def on_confirm_button(update: Update, context: Ctx) -> None:
     done = Button(olabel("cf_done"), callback_data=confirm_button(mid).callback_data)
     try:
         await context.bot.edit_message_reply_markup(
-            chat_id=q.message.chat.id, message_id=q.message.message_id, reply_markup=keyboard([[done]])
+            chat_id=q.message.chat.id,
+            message_id=q.message.message_id,
+            reply_markup=keyboard([[done]]),
         )
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
@@ -127,7 +129,9 @@ async def on_admin_button(update: Update, context: Ctx) -> None:
             return
         from bot.templates import render
 
-        done = await c.confirm.remind(mid, render("confirm_reminder", text=report.text or ""))
+        done = await c.confirm.remind(
+            mid, render("confirm_reminder", text=report.text or ""), _after(context)
+        )
         if done is None:
             await q.answer(text=olabel("cf_nobody"), show_alert=True)
             return
