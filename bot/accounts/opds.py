@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from sqlalchemy import select
 
 from bot.accounts.models import Opd
+from bot.callbacks import id_length_problem
 from bot.config import check_timezone
 from bot.db import Database
 
@@ -30,6 +31,9 @@ class OpdItem(BaseModel):
     def _slug(cls, v: str) -> str:
         if not SLUG_RE.match(v):
             raise ValueError(f"slug '{v}' harus huruf kecil, angka dan tanda hubung")
+        problem = id_length_problem("opd", v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("name")

@@ -27,6 +27,9 @@ Behaviour worth knowing:
   given to ``route_webhook``, like a reverse proxy in front of the bot), one at a time, with
   ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set, retried until a 2xx answer;
   ``getUpdates`` then answers 409 like Telegram. ``deleteWebhook`` goes back to polling.
+- ``answerCallbackQuery`` more than ``callback_query_timeout`` seconds (15, as on Telegram)
+  after the press, or twice, answers "query is too old and response timeout expired or query
+  ID is invalid".
 - Messages in answers carry what Telegram stores: HTML already parsed into ``text`` +
   ``entities``; ``reply_markup`` only for inline keyboards. ``Call.params`` keep what was sent.
 

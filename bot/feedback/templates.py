@@ -14,6 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.callbacks import id_length_problem
+
 QuestionType = Literal["rating", "nps", "single", "multi", "text"]
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
@@ -142,6 +144,9 @@ class SurveyTemplate(BaseModel):
     def _id(cls, v: str) -> str:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", v):
             raise ValueError(f"id '{v}' tidak valid (huruf kecil, angka, _ atau -)")
+        problem = id_length_problem("questionnaire", v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("rating_labels")

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.callbacks import id_length_problem
+
 
 @dataclass(frozen=True)
 class Pillar:
@@ -62,6 +64,9 @@ class EntryMeta(BaseModel):
     def _id(cls, v: str) -> str:
         if not ID_RE.match(v):
             raise ValueError("hanya huruf kecil, angka, dan tanda hubung (contoh: keamanan-2fa)")
+        problem = id_length_problem("entry", v)
+        if problem:
+            raise ValueError(problem)
         return v
 
     @field_validator("questions", "tags", "related", "sources", mode="before")
