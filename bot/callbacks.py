@@ -24,6 +24,8 @@ ID_FORMS: dict[str, tuple[str, ...]] = {
     # feedback questionnaires offered by the /sesi wizard (fbo:w:template:<id>)
     "questionnaire": ("fbo:w:template:{}",),
 }
+# Not listed: ids that are database numbers (at most 19 digits, see WIDEST_ROW_ID), session
+# codes (6 characters), and closed sets such as pillars or the /darurat platforms (<= 12).
 
 KIND_NAMES = {"entry": "id entri", "opd": "slug OPD", "questionnaire": "id kuesioner"}
 
