@@ -158,6 +158,8 @@ def status(
                     "failed": p.failed,
                     "cancelled": p.cancelled,
                     "pending": p.pending,
+                    "attempts": p.attempts,
+                    "repeats": p.repeats,
                     "eta_seconds": p.eta_seconds,
                 }
             )

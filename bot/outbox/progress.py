@@ -45,6 +45,11 @@ class Counts:
     failed: int = 0
     cancelled: int = 0
     pending: int = 0  # pending + sending
+    # Sends that may have reached Telegram (every attempt is counted before it is made), and
+    # of those the extra copies of delivered rows: a repeat happens only when an earlier
+    # attempt's outcome could not be known (a crash, a lost lease) - it is counted, not hidden.
+    attempts: int = 0
+    repeats: int = 0
 
     @property
     def finished(self) -> int:
@@ -104,6 +109,14 @@ class Progress:
         return self.counts.cancelled
 
     @property
+    def repeats(self) -> int:
+        return self.counts.repeats
+
+    @property
+    def attempts(self) -> int:
+        return self.counts.attempts
+
+    @property
     def fraction(self) -> float:
         return self.counts.fraction
 
@@ -125,15 +138,23 @@ class Reports:
             return {}
         async with self.db.session() as s:
             rows = await s.execute(
-                select(Delivery.message_id, Delivery.status, func.count(Delivery.id))
+                select(
+                    Delivery.message_id,
+                    Delivery.status,
+                    func.count(Delivery.id),
+                    func.coalesce(func.sum(Delivery.attempts), 0),
+                )
                 .where(Delivery.message_id.in_(list(message_ids)))
                 .group_by(Delivery.message_id, Delivery.status)
             )
             raw: dict[int, dict[str, int]] = {mid: {} for mid in message_ids}
-            for mid, status, n in rows.all():
+            tries: dict[int, dict[str, int]] = {mid: {} for mid in message_ids}
+            for mid, status, n, attempts in rows.all():
                 raw.setdefault(mid, {})[status] = int(n)
+                tries.setdefault(mid, {})[status] = int(attempts or 0)
         out = {}
         for mid, by in raw.items():
+            sent_attempts = tries[mid].get(D_SENT, 0)
             out[mid] = Counts(
                 total=sum(by.values()),
                 sent=by.get(D_SENT, 0),
@@ -141,6 +162,8 @@ class Reports:
                 failed=by.get(D_FAILED, 0),
                 cancelled=by.get(D_CANCELLED, 0),
                 pending=by.get(D_PENDING, 0) + by.get(D_SENDING, 0),
+                attempts=sum(tries[mid].values()),
+                repeats=max(0, sent_attempts - by.get(D_SENT, 0)),
             )
         return out
 

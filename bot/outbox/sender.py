@@ -342,8 +342,6 @@ class Sender:
             self.stats["lost_lease"] += 1
             return "lost"
         row = begun
-        self._check_lead()
-
         msg = OutMessage(
             chat_id=row.chat_id,
             text=row.text if row.text is not None else content.text,
@@ -351,12 +349,27 @@ class Sender:
             copy_from_chat_id=None if row.text is not None else content.copy_from_chat_id,
             copy_message_id=None if row.text is not None else content.copy_message_id,
         )
-        await self._db_ok.wait()  # a result of another worker waits to be recorded
-        self._check_lead()
+        try:
+            self._check_lead()
+            await self._db_ok.wait()  # a result of another worker waits to be recorded
+            self._check_lead()
+        except (asyncio.CancelledError, Fenced):
+            # counted but not sent: take the attempt back when the database allows
+            self.unrecorded.append(self._unbegin(row))
+            raise
         outcome = await self._send(row, msg)
         self.stats[outcome] += 1
         self.dirty.add(row.message_id)
         return outcome
+
+    def _unbegin(self, row: Claimed) -> Callable:
+        ob = self.outbox
+
+        async def unbegin(epoch):
+            at = ob.clock()
+            await ob.retry_later(row, at, None, count_attempt=False, epoch=epoch)
+
+        return unbegin
 
     async def _send(self, row: Claimed, msg: OutMessage) -> str:
         clock = self.outbox.clock
