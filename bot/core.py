@@ -60,8 +60,15 @@ class Core:
         await self.background.stop()
 
     async def delete_personal_data(self, telegram_id: int) -> bool:
-        """/hapusdata: unlink survey responses, then delete the user (questions stay, anonymous;
-        reminders and pending deliveries go with the user through their foreign keys)."""
+        """/hapusdata, exactly as /privasi says (see :mod:`bot.accounts.erasure`): personal
+        texts deleted, survey responses unlinked, then the user row deleted (last, so a
+        failure half-way leaves the user able to run it again)."""
+        from bot.accounts.erasure import erase_personal_texts
+
+        user = await self.users.get(telegram_id)
+        if user is None:
+            return False
+        await erase_personal_texts(self.db, user.id, user.chat_id)
         await self.feedback.forget(telegram_id)
         user = await self.users.get(telegram_id)
         if user is not None:
