@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
+from bot.budget import BULK
 from bot.outbox.labels import olabel
 from bot.outbox.leader import Leadership
 from bot.outbox.sender import ProgressReporter, Sender
@@ -105,6 +106,11 @@ class Background:
             core = self.core
             from bot.templates import render
 
+            options = dict(self.sender_options)
+            budget = getattr(core, "budget", None)
+            if budget is not None and "bucket" not in options:
+                # broadcasts take what the replies leave of the token's budget
+                options["bucket"] = budget.lane(BULK, cap=core.settings.broadcast_rate)
             self.sender = Sender(
                 core.outbox,
                 self.transport,
@@ -112,7 +118,7 @@ class Background:
                 leadership=self.leadership,
                 on_lost=self._lost,
                 unrecorded=self.unrecorded,
-                **self.sender_options,
+                **options,
             )
             await self.sender.start()
             self.reporter = ProgressReporter(

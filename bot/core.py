@@ -7,6 +7,7 @@ import logging
 from bot.accounts.opds import load_opds, sync_opds
 from bot.accounts.service import UserService
 from bot.background import Background
+from bot.budget import RateBudget
 from bot.config import Settings
 from bot.db import Database, upgrade_async
 from bot.feedback.service import FeedbackService
@@ -34,6 +35,8 @@ class Core:
         self.confirm = ConfirmService(db, self.outbox)
         self.schedules = ScheduleService(db, settings, self.outbox)
         self.tickets = TicketService(db, settings.helpdesk_chat_id)
+        # one rate budget for every send of the token (replies, broadcasts, status edits)
+        self.budget = RateBudget()
         self.background = Background(self)
 
     @classmethod

@@ -12,7 +12,6 @@ from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -21,8 +20,10 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.budget import RateBudget
 from bot.core import Core
 from handlers.commands import set_commands
+from handlers.ratelimit import BudgetRateLimiter
 from handlers.registry import register_handlers
 from handlers.startup import CommandMenu, telegram_call
 
@@ -84,7 +85,9 @@ class OpdBot(ExtBot):
             return False
 
 
-def build_bot(settings) -> OpdBot:
+def build_bot(settings, budget: RateBudget | None = None) -> OpdBot:
+    """The application's bot; every message it sends takes a grant of ``budget`` (the token's
+    one rate budget, shared with the broadcasts)."""
     if not settings.telegram_bot_token:
         raise ValueError("TELEGRAM_BOT_TOKEN is required")
     return OpdBot(
@@ -94,7 +97,7 @@ def build_bot(settings) -> OpdBot:
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
         ),
-        rate_limiter=AIORateLimiter(max_retries=2),
+        rate_limiter=BudgetRateLimiter(budget or RateBudget(), max_retries=2),
         request=HTTPXRequest(connection_pool_size=128, pool_timeout=10),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
     )
@@ -103,7 +106,7 @@ def build_bot(settings) -> OpdBot:
 def build_application(core: Core) -> Application:
     app = (
         ApplicationBuilder()
-        .bot(build_bot(core.settings))
+        .bot(build_bot(core.settings, core.budget))
         .concurrent_updates(PerChatUpdateProcessor(64))
         .build()
     )
@@ -123,7 +126,7 @@ async def start_app(app: Application, *, polling: bool = True) -> None:
     await menu.start()
     from handlers.transport import TelegramTransport
 
-    await core.start_background(TelegramTransport(app.bot))
+    await core.start_background(TelegramTransport(app.bot, budget=core.budget))
     await app.start()
     if polling:
         assert app.updater is not None

@@ -1,9 +1,9 @@
 """The Telegram implementation of ``bot.transport.Transport`` (used by the outbox sender).
 
 Bulk sends go through a dedicated ``telegram.Bot`` (same token and API address, its own
-connection pool, no PTB rate limiter): the outbox paces them itself at ``BROADCAST_RATE`` and
-handles 429 by pausing only the bulk traffic, so replies to people chatting with the bot never
-queue behind a broadcast or its flood-control pauses. Library errors are translated into the
+connection pool, no PTB rate limiter): the outbox paces them through the ``bulk`` lane of the
+token's one rate budget (``bot.budget``), which serves interactive replies first; status edits
+and files sent from here take the same lane. Library errors are translated into the
 core's exceptions (403 -> Blocked, 400 chat not found -> ChatNotFound, other 400 -> BadRequest,
 429 -> RetryAfter, timeouts / network / 5xx -> Transient).
 """
@@ -19,6 +19,7 @@ from telegram import error as tg
 from telegram.constants import ParseMode
 from telegram.request import HTTPXRequest
 
+from bot.budget import BULK
 from bot.transport import (
     BadRequest,
     Blocked,
@@ -55,8 +56,11 @@ def translate(exc: Exception) -> TransportError:
 
 
 class TelegramTransport:
-    def __init__(self, bot: Bot, *, dedicated: bool = True, pool_size: int = 32) -> None:
+    def __init__(
+        self, bot: Bot, *, dedicated: bool = True, pool_size: int = 32, budget=None
+    ) -> None:
         self.app_bot = bot
+        self.budget = budget  # edits and files of the background take the bulk lane
         self._dedicated = dedicated
         self._pool_size = pool_size
         self._bulk: Bot | None = None
@@ -117,6 +121,8 @@ class TelegramTransport:
     async def edit(
         self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]] | None = None
     ) -> None:
+        if self.budget is not None:
+            await self.budget.acquire(BULK, chat_id)
         try:
             bot = await self._bot()
             await bot.edit_message_text(
@@ -143,6 +149,8 @@ class TelegramTransport:
         *,
         photo: bool = False,
     ) -> int:
+        if self.budget is not None:
+            await self.budget.acquire(BULK, chat_id)
         try:
             bot = await self._bot()
             f = InputFile(data, filename=filename)

@@ -39,9 +39,7 @@ async def _wait_logged(h, n):
 async def test_question_gets_answer_with_related_and_votes(harness):
     h = harness
     await _register(h)
-    mark = h.fake.mark()
     ans = await h.say(USER, "gmn cara pasang 2fa di ig kantor??")
-    assert any(c.method == "sendChatAction" for c in h.fake.calls[mark:])
     text = ans.params["text"]
     assert "2FA" in text or "dua langkah" in text.lower()
     labels = buttons_of(ans)
@@ -413,3 +411,20 @@ async def test_gap_grouping_keeps_short_and_long_questions_apart(harness):
     groups = await h.core.qa.gaps()
     sizes = sorted(g.count for g in groups)
     assert sizes == [1, 1, 2], [(g.example, g.count) for g in groups]
+
+
+async def test_typing_indicator_only_when_the_answer_does_not_follow_at_once(harness, monkeypatch):
+    from handlers.knowledge import questions
+
+    h = harness
+    await _register(h)
+    monkeypatch.setattr(questions, "TYPING_AFTER", 60.0)  # the answer is always faster
+    mark = h.fake.mark()
+    await h.say(USER, "gmn cara pasang 2fa di ig kantor??")
+    await asyncio.sleep(0.2)
+    assert not [c for c in h.fake.calls[mark:] if c.method == "sendChatAction"]
+    monkeypatch.setattr(questions, "TYPING_AFTER", 0.0)  # the answer is always slower
+    mark = h.fake.mark()
+    await h.say(USER, "cara bikin caption yang menarik")
+    typing = [c for c in h.fake.calls[mark:] if c.method == "sendChatAction"]
+    assert typing and typing[0].params["action"] == "typing"

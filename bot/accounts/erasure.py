@@ -55,7 +55,13 @@ async def erase_personal_texts(db: Database, user_id: int, chat_id: int) -> None
                 )
             ).all()
         )
-        await s.execute(delete(Handoff).where(Handoff.user_id == user_id))
+        # the row itself stays, emptied, so a later reply in the helpdesk chat is told that
+        # the asker deleted their data
+        await s.execute(
+            update(Handoff)
+            .where(Handoff.user_id == user_id)
+            .values(question="", answer=None, answered_by=None, user_id=None, question_id=None)
+        )
         if forwarded:
             await s.execute(
                 delete(QuestionLog).where(

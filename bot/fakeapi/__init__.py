@@ -12,7 +12,9 @@ wording. Point PTB at it with ``base_url=fake.base_url`` (or ``TELEGRAM_BASE_URL
 
 Every request except ``getUpdates`` is recorded as a :class:`Call`. Faults can be injected:
 :meth:`FakeTelegram.fail`, :meth:`~FakeTelegram.block`, :meth:`~FakeTelegram.deactivate`,
-:meth:`~FakeTelegram.stall` and :meth:`~FakeTelegram.rate_limit`.
+:meth:`~FakeTelegram.stall` and :meth:`~FakeTelegram.rate_limit`; Telegram's flood limits
+(about 30 messages/s overall, about 1/s per private chat, 20/min per group: 429 with
+``retry_after``) are enforced after :meth:`~FakeTelegram.enforce_limits`.
 
 A stalled request still takes effect when its delay is over, even if the client gave up
 waiting (like a real request that timed out on the client after Telegram processed it).
@@ -38,9 +40,10 @@ No ``telegram`` import here: the fake speaks HTTP only.
 Modules: :mod:`.server` (FakeTelegram: lifecycle, HTTP, method dispatch), :mod:`.calls`
 (recorded calls, waiting and inspection), :mod:`.state` (users, chats, messages, the
 update queue), :mod:`.inject` (what users do), :mod:`.faults` (fault injection),
-:mod:`.updates` (getUpdates and webhook delivery), :mod:`.rules` (Telegram's limits,
-error wording and validation), :mod:`.codec` (request decoding) and the Bot API methods
-in :mod:`.methods_bot`, :mod:`.methods_messages` and :mod:`.methods_media`.
+:mod:`.limits` (flood limits), :mod:`.updates` (getUpdates and webhook delivery),
+:mod:`.rules` (Telegram's limits, error wording and validation), :mod:`.codec` (request
+decoding) and the Bot API methods in :mod:`.methods_bot`, :mod:`.methods_messages` and
+:mod:`.methods_media`.
 """
 
 from bot.fakeapi.calls import Call

@@ -20,6 +20,7 @@ from bot.fakeapi.calls import Call, _Calls
 from bot.fakeapi.codec import _decode_params
 from bot.fakeapi.faults import _Fault, _Faults, _Stall
 from bot.fakeapi.inject import _Inject
+from bot.fakeapi.limits import _Limits
 from bot.fakeapi.methods_bot import _BotMethods
 from bot.fakeapi.methods_media import _MediaMethods
 from bot.fakeapi.methods_messages import _MessageMethods
@@ -50,6 +51,7 @@ class FakeTelegram(
     _State,
     _Inject,
     _Faults,
+    _Limits,
     _Updates,
     _BotMethods,
     _MessageMethods,
@@ -105,6 +107,8 @@ class FakeTelegram(
         self._rate_fraction = 0.0
         self._rate_retry_after = 1
         self._rng = random.Random(0)
+        self._limit_rules = None  # enforce_limits() switches Telegram's flood limits on
+        self.limit_hits = 0
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -336,6 +340,7 @@ class FakeTelegram(
             try:
                 with self._lock:
                     self._check_faults(method, params)
+                    self._check_limits(method, params)
                     handler_params = dict(params)
                     if uploads:
                         handler_params["__uploads__"] = uploads

@@ -50,7 +50,7 @@ class TokenBucket:
         self._last = now
         self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
 
-    async def acquire(self) -> None:
+    async def acquire(self, chat_id: int | None = None) -> None:
         async with self._lock:
             while True:
                 now = self.clock()

@@ -8,8 +8,9 @@
 - when a result cannot be recorded (the database is unreachable) ALL sending pauses and the
   write is retried with backoff; results still unrecorded when the sender stops are kept in
   ``unrecorded`` and written first by the next sender of this process (if it leads again);
-- paces every send through one token bucket at ``BROADCAST_RATE`` (interactive replies do not
-  go through it, so they never queue behind a broadcast);
+- paces every send through its bucket: in a running bot the ``bulk`` lane of the token's one
+  :class:`bot.budget.RateBudget` (capped at ``BROADCAST_RATE``), so broadcasts take what the
+  interactive replies leave (with a small floor) and both together stay within Telegram's limit;
 - 429: pauses ALL sending for ``retry_after`` and retries the same row; timeouts / 5xx:
   exponential backoff, bounded attempts; 403: blocked, user inactive, never retried;
   400 chat not found (or another 400): failed with the reason;
@@ -328,7 +329,7 @@ class Sender:
             self._last_chat = {k: v for k, v in self._last_chat.items() if v >= cutoff}
 
         await self._db_ok.wait()  # no send while a result waits to be recorded
-        await self.bucket.acquire()
+        await self.bucket.acquire(row.chat_id)
         if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
             # the lease is about to expire: do not risk it
             await self._db(lambda: self.outbox.release([row], epoch=self.epoch))

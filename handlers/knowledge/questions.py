@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,15 @@ def answer_buttons(
     return rows
 
 
+TYPING_AFTER = 1.0  # seconds without an answer before the typing indicator is shown
+
+
+async def _typing_later(context: Ctx, chat_id: int) -> None:
+    await asyncio.sleep(TYPING_AFTER)
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING)
+
+
 async def answer_question(update: Update, context: Ctx, user: UserView | None, text: str) -> None:
     qa = core(context).qa
     chat = update.effective_chat
@@ -83,9 +93,13 @@ async def answer_question(update: Update, context: Ctx, user: UserView | None, t
     if kind is not None:
         await reply(update, context, f"small_{kind}", name=user.name if user else None)
         return
-    with contextlib.suppress(TelegramError):  # the typing indicator is a courtesy
-        await context.bot.send_chat_action(chat_id=chat.id, action=ChatAction.TYPING)
-    asked = await qa.ask(user, text)
+    # The typing indicator is a courtesy, sent only when the answer does not follow at once
+    # (it would otherwise spend a request of the token's budget for nothing).
+    typing = asyncio.get_running_loop().create_task(_typing_later(context, chat.id))
+    try:
+        asked = await qa.ask(user, text)
+    finally:
+        typing.cancel()
     log_id = asked.log_id if user is not None else None
     if asked.entry is not None:
         await reply(

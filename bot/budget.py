@@ -1,0 +1,238 @@
+"""One rate budget per bot token, shared by every message the process sends.
+
+Telegram allows a bot about 30 messages a second overall, about one a second in one chat (short
+bursts pass) and 20 a minute in one group. Every send of the token takes a token from one
+:class:`RateBudget`: interactive replies (the ``reply`` lane, PTB's requests through
+``handlers.ratelimit.BudgetRateLimiter``) and broadcasts (the ``bulk`` lane, the outbox sender
+and the progress reporter). Rules:
+
+- overall at most ``rate`` grants a second, evenly spaced, no burst (any one-second window
+  holds at most ``rate + 1``, with room for the jitter of the requests on their way); a 429
+  ``retry_after`` from Telegram pauses every lane;
+- replies first: when both lanes wait, the reply lane is served, except that the bulk lane gets
+  a grant whenever it waited ``1 / bulk_floor`` seconds since its last one (so a broadcast
+  never stops while people chat);
+- per chat: a private chat refills one grant a second with a burst of ``chat_burst``; a group or
+  channel (negative id) gets at most ``group_limit`` grants in any ``group_window`` seconds;
+- courtesy calls (typing indicators) use :meth:`try_acquire`: taken only when a grant is free
+  right now and nobody waits, otherwise skipped (they are not messages: no per-chat rule).
+
+The clock and the sleep are injectable (tests and benches count instead of waiting).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+REPLY = "reply"
+BULK = "bulk"
+
+
+class RateBudget:
+    def __init__(
+        self,
+        rate: float = 29.0,
+        *,
+        bulk_floor: float = 2.0,
+        chat_rate: float = 1.0,
+        chat_burst: float = 4.0,
+        group_limit: int = 19,
+        group_window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.interval = 1.0 / self.rate
+        self.bulk_floor = max(0.01, float(bulk_floor))
+        self.chat_rate = chat_rate
+        self.chat_burst = max(1.0, chat_burst)
+        self.group_limit = group_limit
+        self.group_window = group_window
+        self.clock = clock
+        self.sleep = sleep
+        self._next = 0.0  # earliest time of the next grant
+        self._paused_until = 0.0
+        self._waiters: dict[str, deque[asyncio.Future]] = {REPLY: deque(), BULK: deque()}
+        self._last_bulk = clock()
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._chats: dict[int, tuple[float, float]] = {}  # private: (tokens, at)
+        self._groups: dict[int, deque[float]] = {}
+        self.granted: dict[str, int] = {REPLY: 0, BULK: 0}
+        self.skipped = 0  # courtesy calls skipped
+        self.pauses = 0
+
+    # -- flood control -------------------------------------------------------------------------
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self.clock())
+
+    def pause(self, seconds: float) -> None:
+        until = self.clock() + max(0.0, float(seconds))
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+
+    # -- per chat ------------------------------------------------------------------------------
+    def _chat_wait(self, chat_id: int | None, now: float) -> float:
+        """Seconds until ``chat_id`` may get another grant (0 = now)."""
+        if chat_id is None:
+            return 0.0
+        if chat_id < 0:
+            q = self._groups.get(chat_id)
+            if q is None:
+                return 0.0
+            while q and q[0] <= now - self.group_window:
+                q.popleft()
+            if len(q) < self.group_limit:
+                return 0.0
+            return q[0] + self.group_window - now
+        tokens, at = self._chats.get(chat_id, (self.chat_burst, now))
+        tokens = min(self.chat_burst, tokens + (now - at) * self.chat_rate)
+        if tokens >= 1.0 - 1e-9:
+            return 0.0
+        return (1.0 - tokens) / self.chat_rate
+
+    def _chat_take(self, chat_id: int | None, now: float) -> None:
+        if chat_id is None:
+            return
+        if chat_id < 0:
+            self._groups.setdefault(chat_id, deque()).append(now)
+            return
+        tokens, at = self._chats.get(chat_id, (self.chat_burst, now))
+        tokens = min(self.chat_burst, tokens + (now - at) * self.chat_rate)
+        self._chats[chat_id] = (tokens - 1.0, now)
+        if len(self._chats) > 20000:  # forget chats that are full again
+            full = now - self.chat_burst / self.chat_rate
+            self._chats = {k: v for k, v in self._chats.items() if v[1] > full}
+
+    # -- granting ------------------------------------------------------------------------------
+    def try_acquire(self) -> bool:
+        """A grant now if one is free and nobody waits (courtesy calls, which are not messages
+        in a chat: the per-chat rules do not apply); else False."""
+        now = self.clock()
+        if now < self._paused_until or self._global_wait(now) > 0 or any(self._waiters.values()):
+            self.skipped += 1
+            return False
+        self._grant(now)
+        return True
+
+    def _global_wait(self, now: float) -> float:
+        return self._next - now
+
+    def _grant(self, now: float) -> None:
+        self._next = now + self.interval
+
+    async def acquire(self, lane: str = REPLY, chat_id: int | None = None) -> None:
+        """Wait for a grant in ``lane`` (``reply`` or ``bulk``) for a send to ``chat_id``."""
+        while True:
+            wait = self._chat_wait(chat_id, self.clock())
+            if wait > 0:
+                await self.sleep(wait)
+                continue
+            await self._global(lane)
+            now = self.clock()
+            if self._chat_wait(chat_id, now) <= 0:  # re-checked: another send may have won
+                self._chat_take(chat_id, now)
+                return
+
+    async def _global(self, lane: str) -> None:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future = loop.create_future()
+        self._waiters[lane].append(fut)
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._wake = asyncio.Event()
+            self._task = loop.create_task(self._dispatch(), name="rate-budget")
+        assert self._wake is not None
+        self._wake.set()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut in self._waiters[lane]:
+                self._waiters[lane].remove(fut)
+            elif fut.done() and not fut.cancelled():
+                pass  # granted just before the cancel: the grant is spent
+            raise
+
+    def _pick(self, now: float) -> str | None:
+        reply, bulk = self._waiters[REPLY], self._waiters[BULK]
+        if bulk and (not reply or now - self._last_bulk >= 1.0 / self.bulk_floor):
+            return BULK
+        if reply:
+            return REPLY
+        return None
+
+    async def _dispatch(self) -> None:
+        assert self._wake is not None
+        while True:
+            for q in self._waiters.values():
+                while q and q[0].done():  # cancelled waiters
+                    q.popleft()
+            if not any(self._waiters.values()):
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            now = self.clock()
+            hold = max(self._global_wait(now), self._paused_until - now)
+            if hold > 0:
+                await self.sleep(hold)
+                continue
+            lane = self._pick(now)
+            if lane is None:
+                continue
+            fut = self._waiters[lane].popleft()
+            if fut.done():
+                continue
+            fut.set_result(None)
+            self._grant(now)
+            self.granted[lane] += 1
+            if lane == BULK or not self._waiters[BULK]:
+                self._last_bulk = now
+
+    # -- the outbox sender's view -----------------------------------------------------------------
+    def lane(self, name: str = BULK, *, cap: float | None = None) -> BudgetLane:
+        return BudgetLane(self, name, cap)
+
+
+class BudgetLane:
+    """A lane of the budget with the interface of :class:`bot.outbox.pacing.TokenBucket`
+    (``acquire``, ``pause``, ``paused_for``), optionally capped at ``cap`` grants a second
+    (``BROADCAST_RATE``)."""
+
+    def __init__(self, budget: RateBudget, name: str, cap: float | None) -> None:
+        self.budget = budget
+        self.name = name
+        self.cap = cap
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+        self.acquired = 0
+
+    @property
+    def rate(self) -> float:
+        return min(self.budget.rate, self.cap) if self.cap else self.budget.rate
+
+    @property
+    def paused_for(self) -> float:
+        return self.budget.paused_for
+
+    @property
+    def pauses(self) -> int:
+        return self.budget.pauses
+
+    def pause(self, seconds: float) -> None:
+        self.budget.pause(seconds)
+
+    async def acquire(self, chat_id: int | None = None) -> None:
+        if self.cap:
+            async with self._lock:
+                wait = self._next - self.budget.clock()
+                if wait > 0:
+                    await self.budget.sleep(wait)
+                self._next = max(self._next, self.budget.clock()) + 1.0 / self.cap
+        await self.budget.acquire(self.name, chat_id)
+        self.acquired += 1
