@@ -38,7 +38,7 @@ class RateBudget:
         *,
         bulk_floor: float = 2.0,
         chat_rate: float = 1.0,
-        chat_burst: float = 4.0,
+        chat_burst: float = 8.0,
         group_limit: int = 19,
         group_window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
@@ -209,6 +209,7 @@ class BudgetLane:
         self.name = name
         self.cap = cap
         self._next = 0.0
+        self._held_until = 0.0
         self._lock = asyncio.Lock()
         self.acquired = 0
 
@@ -218,16 +219,23 @@ class BudgetLane:
 
     @property
     def paused_for(self) -> float:
-        return self.budget.paused_for
+        return max(self.budget.paused_for, self._held_until - self.budget.clock())
 
     @property
     def pauses(self) -> int:
         return self.budget.pauses
 
     def pause(self, seconds: float) -> None:
+        """Flood control: every lane of the budget waits (Telegram's limit is per token)."""
         self.budget.pause(seconds)
 
+    def hold(self, seconds: float) -> None:
+        """Hold this lane only (0 releases it): e.g. an admin pausing the broadcasts."""
+        self._held_until = self.budget.clock() + max(0.0, seconds) if seconds > 0 else 0.0
+
     async def acquire(self, chat_id: int | None = None) -> None:
+        while (held := self._held_until - self.budget.clock()) > 0:
+            await self.budget.sleep(min(held, 0.2))
         if self.cap:
             async with self._lock:
                 wait = self._next - self.budget.clock()

@@ -167,14 +167,14 @@ async def test_cancel_a_running_broadcast(harness):
     await _admin(h)
     people = await _people(h, 8, start=7201)
     bucket = h.core.background.sender.bucket
-    bucket.pause(60)  # hold the sender so the cancel happens before anything is sent
+    bucket.hold(60)  # hold the sender so the cancel happens before anything is sent
     audience, mid = await _compose(h, "Akan dihentikan")
     summary = await _preview_all(h, audience, mid)
     progress = await h.press(ADMIN_ID, message_id_of(summary), f"bc:go:{mid}")
     stop = _data(progress, "bc:stop:")
     report = await h.press(ADMIN_ID, message_id_of(progress), stop)
     assert "dibatalkan" in report.text and "Tidak jadi dikirim: 9" in report.text
-    bucket._paused_until = 0.0
+    bucket.hold(0)
     await asyncio.sleep(0.3)
     p = await h.core.outbox.get(mid)
     assert (p.status, p.sent, p.cancelled) == ("cancelled", 0, 9)

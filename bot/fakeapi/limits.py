@@ -5,7 +5,8 @@ Off by default (tests that are not about limits stay fast). When on, every send 
 429 ``Too Many Requests: retry after N`` (with ``parameters.retry_after``) when it would exceed:
 
 - ``per_second`` messages in any one-second window, over all chats (Telegram: about 30);
-- in a private chat, one message a second with a burst of ``chat_burst`` (about 1/s);
+- in a private chat, one message a second with a burst of ``chat_burst`` (about 1/s; short
+  bursts, as a reply of several messages, pass);
 - in a group, supergroup or channel (negative id), ``group_per_minute`` messages in any
   60-second window (Telegram: 20).
 
@@ -39,7 +40,7 @@ class _Limits:
         *,
         per_second: int = 30,
         chat_rate: float = 1.0,
-        chat_burst: float = 5.0,
+        chat_burst: float = 10.0,
         group_per_minute: int = 20,
     ) -> None:
         with self._lock:
