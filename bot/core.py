@@ -72,10 +72,8 @@ class Core:
         if user is None:
             return False
         await erase_personal_texts(self.db, user.id, user.chat_id)
+        await self.tickets.forget_user(user.id)
         await self.feedback.forget(telegram_id)
-        user = await self.users.get(telegram_id)
-        if user is not None:
-            await self.tickets.forget_user(user.id)
         return await self.users.delete_personal_data(telegram_id)
 
     async def close(self) -> None:

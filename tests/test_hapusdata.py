@@ -79,9 +79,10 @@ async def test_hapusdata_leaves_no_trace_of_personal_texts(fake, db_url):
         assert await core.qa.vote_comment(asked.log_id, user, f"kurang jelas {GONE}")
         # a question forwarded to the helpdesk and answered there
         forwarded = await core.qa.ask(user, f"apakah boleh {GONE} di akun dinas")
-        hv = await core.qa.create_handoff(forwarded.log_id, user)
-        assert hv is not None
-        await core.qa.record_handoff_answer(hv.id, "Petugas Helpdesk", f"Jawaban {GONE}")
+        ticket = await core.tickets.from_question(forwarded.log_id, user)
+        assert ticket is not None
+        result, _ = await core.tickets.answer(ticket.id, 4242, "Petugas", f"Jawaban {GONE}")
+        await core.tickets.follow_up(ticket.id, user, f"Terima kasih {GONE}")
 
         # surveys: identified (free text must go) and anonymous (stays, it was never linked)
         named = await core.feedback.create_session("Kelas bernama", template_id="singkat")
@@ -97,8 +98,8 @@ async def test_hapusdata_leaves_no_trace_of_personal_texts(fake, db_url):
         before = await _scan(core.db, GONE, USER)
         assert {  # the marker is really stored everywhere before
             ("feedback_answers", "text"),
-            ("handoffs", "answer"),
-            ("handoffs", "question"),
+            ("tickets", "question"),
+            ("ticket_messages", "text"),
             ("outbox_messages", "text"),
             ("question_log", "text"),
             ("question_log", "vote_comment"),

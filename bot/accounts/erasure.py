@@ -6,8 +6,10 @@ Exactly what ``/privasi`` and the confirmation promise (templates ``privacy`` an
 - deleted: the user row (name, username, Telegram id, OPD, language, half-finished dialogues),
   personal reminders (their schedules, the reminder messages already sent or still queued and
   their deliveries), every delivery to the user's chat, questions forwarded to the Diskominfo
-  helpdesk together with the helpdesk's answers, comments given with a rating, and the free-text
-  answers of surveys that were not anonymous;
+  helpdesk (the logged question; the ticket's texts and thread with the helpdesk's answers are
+  scrubbed by :meth:`bot.tickets.service.TicketService.forget_user`, only the fact that a ticket
+  existed stays), comments given with a rating, and the free-text answers of surveys that were
+  not anonymous;
 - kept without identity: other questions asked to the bot (no user, no OPD) with their ratings,
   the scores and choices of survey answers (unlinked from the participant by
   :meth:`bot.feedback.service.FeedbackService.forget`), broadcasts the user sent as an admin
@@ -20,7 +22,7 @@ from sqlalchemy import delete, or_, select, update
 
 from bot.db import Database
 from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSession
-from bot.knowledge.models import Handoff, QuestionLog
+from bot.knowledge.models import QuestionLog
 from bot.outbox.models import (
     KIND_REMINDER,
     MSG_CANCELLED,
@@ -28,6 +30,7 @@ from bot.outbox.models import (
     Delivery,
     OutboxMessage,
 )
+from bot.tickets.models import Ticket
 
 
 async def erase_personal_texts(db: Database, user_id: int, chat_id: int) -> None:
@@ -45,23 +48,18 @@ async def erase_personal_texts(db: Database, user_id: int, chat_id: int) -> None
             .values(text=None)
             .execution_options(synchronize_session=False)
         )
-        # questions forwarded to the helpdesk, and the helpdesk's answers
+        # questions forwarded to the helpdesk: the logged question goes (the ticket and its
+        # thread are scrubbed by TicketService.forget_user, which Core calls next)
         forwarded = list(
             (
                 await s.scalars(
-                    select(Handoff.question_id).where(
-                        Handoff.user_id == user_id, Handoff.question_id.is_not(None)
+                    select(Ticket.question_id).where(
+                        Ticket.user_id == user_id, Ticket.question_id.is_not(None)
                     )
                 )
             ).all()
         )
-        # the row itself stays, emptied, so a later reply in the helpdesk chat is told that
-        # the asker deleted their data
-        await s.execute(
-            update(Handoff)
-            .where(Handoff.user_id == user_id)
-            .values(question="", answer=None, answered_by=None, user_id=None, question_id=None)
-        )
+        await s.execute(update(Ticket).where(Ticket.user_id == user_id).values(opd_name=None))
         if forwarded:
             await s.execute(
                 delete(QuestionLog).where(
