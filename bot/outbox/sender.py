@@ -329,7 +329,6 @@ class Sender:
             self._last_chat = {k: v for k, v in self._last_chat.items() if v >= cutoff}
 
         await self._db_ok.wait()  # no send while a result waits to be recorded
-        await self.bucket.acquire(row.chat_id)
         if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
             # the lease is about to expire: do not risk it
             await self._db(lambda: self.outbox.release([row], epoch=self.epoch))
@@ -351,6 +350,14 @@ class Sender:
             copy_message_id=None if row.text is not None else content.copy_message_id,
         )
         try:
+            # the grant is taken right before the request (after the begin write), so the
+            # requests reach Telegram as evenly spaced as the budget hands out its grants
+            await self.bucket.acquire(row.chat_id)
+            if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
+                # flood control or the replies held us until the lease is about to expire
+                await self._record(self._unbegin(row))
+                self.stats["released"] += 1
+                return "released"
             self._check_lead()
             await self._db_ok.wait()  # a result of another worker waits to be recorded
             self._check_lead()
