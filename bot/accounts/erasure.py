@@ -27,6 +27,7 @@ from bot.outbox.models import (
     KIND_REMINDER,
     MSG_CANCELLED,
     MSG_DONE,
+    BroadcastConfirmation,
     Delivery,
     OutboxMessage,
 )
@@ -80,6 +81,14 @@ async def erase_personal_texts(db: Database, user_id: int, chat_id: int) -> None
         )
         await s.execute(
             delete(Delivery).where(or_(Delivery.user_id == user_id, Delivery.chat_id == chat_id))
+        )
+        await s.execute(
+            delete(BroadcastConfirmation).where(
+                or_(
+                    BroadcastConfirmation.user_id == user_id,
+                    BroadcastConfirmation.chat_id == chat_id,
+                )
+            )
         )
         # broadcasts the user sent as an admin stay; their chat does not
         await s.execute(
