@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     timezone: str = "Asia/Jakarta"
     knowledge_dir: Path = Path("knowledge")
+    #: where the entry vectors of the semantic search are cached (keyed by content hash)
+    vector_cache_dir: Path = Path("data") / "vectors"
     broadcast_rate: float = Field(default=25.0, gt=0, le=30)
     helpdesk_chat_id: int | None = None
     webhook_url: str | None = None

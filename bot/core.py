@@ -11,6 +11,7 @@ from bot.budget import RateBudget
 from bot.config import Settings
 from bot.db import Database, upgrade_async
 from bot.feedback.service import FeedbackService
+from bot.knowledge import semantic
 from bot.knowledge.service import QAService
 from bot.outbox import OutboxService
 from bot.outbox.confirm import ConfirmService
@@ -26,6 +27,7 @@ class Core:
         self.settings = settings
         self.db = db
         self.knowledge_dir = settings.resolve_knowledge_dir()
+        semantic.configure(settings.vector_cache_dir)
         self.users = UserService(db, settings)
         self.bot_username: str | None = None
         self.transport: Transport | None = None

@@ -24,6 +24,11 @@ from bot.fakeapi import Call, FakeTelegram
 
 REPO = Path(__file__).resolve().parent.parent
 KNOWLEDGE = REPO / "knowledge"
+#: one vector cache (semantic search) for the whole session and for every run in this checkout
+#: (CI runs the suite on SQLite, then on PostgreSQL): the knowledge base is embedded at most
+#: once. Gitignored. Set before any knowledge base is built.
+VECTOR_CACHE = REPO / ".cache" / "kb-vectors"
+os.environ.setdefault("VECTOR_CACHE_DIR", str(VECTOR_CACHE))
 ADMIN_ID = 1000
 PG_URL = os.environ.get("TEST_DATABASE_URL") or None
 SEND_METHODS = ("sendMessage", "editMessageText", "sendPhoto", "sendDocument", "copyMessage")

@@ -27,6 +27,7 @@ from bot.knowledge.entry import PILLARS, Entry
 from bot.knowledge.index import GENERIC_MIN_DOCS, SearchIndex
 from bot.knowledge.lexicon import Lexicon
 from bot.knowledge.normalize import Normalizer, QueryTerm
+from bot.knowledge.semantic import SemanticIndex, build_semantic
 
 # -- tuning --------------------------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class KnowledgeBase:
         entries: Sequence[Entry],
         lexicon: Lexicon | None = None,
         normalizer: Normalizer | None = None,
+        semantic: SemanticIndex | None | bool = True,
     ) -> None:
         order = {slug: i for i, slug in enumerate(PILLARS)}
         self._entries = tuple(
@@ -194,6 +196,11 @@ class KnowledgeBase:
             normalizer = Normalizer(self.lexicon)
         self.normalizer = normalizer
         self.index = SearchIndex(self._entries, self.normalizer)
+        #: the embedding side (None: lexical only); True builds it with the process-wide
+        #: embedder and vector cache
+        if semantic is True:
+            semantic = build_semantic(self._entries)
+        self.semantic: SemanticIndex | None = semantic or None
 
     # -- lookups -------------------------------------------------------------------------
 

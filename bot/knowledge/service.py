@@ -204,10 +204,12 @@ class QAService:
     async def ask(self, user: UserView | None, text: str) -> Asked:
         text = " ".join(text.split())[:QUESTION_MAX]
         await self.refresh_learned()
-        result = self.kb.search(text)
+        kb = self.kb
+        # off the event loop: the embedding takes tens of milliseconds, other chats go on
+        result = await asyncio.to_thread(kb.search, text)
         entry = None
         if result.answered and not result.ambiguous and result.hits:
-            entry = self.kb.get(result.hits[0].id)
+            entry = kb.get(result.hits[0].id)
         top = result.hits[0] if result.hits else None
         async with self.db.session() as s:
             row = QuestionLog(
