@@ -13,8 +13,11 @@ surveys, the OPD list) belong to other parts of the bot and are checked by them.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +32,7 @@ from bot.knowledge.lexicon import LEXICON_FILE, Lexicon
 from bot.knowledge.normalize import Normalizer
 from bot.knowledge.render import BODY_LIMIT, MESSAGE_LIMIT, entry_message, render_markdown
 from bot.knowledge.search import KnowledgeBase
+from bot.knowledge.semantic import get_embedder
 from bot.tghtml import validate_html, visible_length
 
 __all__ = [
@@ -312,18 +316,50 @@ def _looks_like_entry(path: Path) -> bool:
         return False
 
 
+def _fingerprint(root: Path) -> str:
+    """A hash of every file's path and content under ``root``."""
+    h = hashlib.sha256()
+    try:
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        for p in files:
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes() + b"\0")
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+#: knowledge bases are immutable: a folder whose files did not change is not parsed and indexed
+#: again (every test, every ``Core`` of a process loads the same folder)
+_MEMO: OrderedDict[tuple[str, str, int], KnowledgeBase] = OrderedDict()
+_MEMO_SIZE = 4
+_memo_lock = threading.Lock()
+
+
 def load_knowledge(dir: Path | str) -> KnowledgeBase:
     """Load every entry under ``dir``; raise :class:`KnowledgeError` when a file is broken.
 
     Warnings (see :func:`check_knowledge`) do not stop loading.
     """
     root = Path(dir)
+    fp = _fingerprint(root)
+    key = (str(root.resolve()), fp, id(get_embedder()))
+    with _memo_lock:
+        kb = _MEMO.get(key) if fp else None
+        if kb is not None:
+            _MEMO.move_to_end(key)
+            return kb
     scan = _scan(root)
     if scan.errors:
         raise KnowledgeError(sorted(set(scan.errors)))
     if not scan.entries:
         raise KnowledgeError([Problem(str(root), "belum ada satu pun entri pengetahuan")])
-    return KnowledgeBase(scan.entries, scan.lexicon, scan.normalizer)
+    kb = KnowledgeBase(scan.entries, scan.lexicon, scan.normalizer)
+    if fp:
+        with _memo_lock:
+            _MEMO[key] = kb
+            while len(_MEMO) > _MEMO_SIZE:
+                _MEMO.popitem(last=False)
+    return kb
 
 
 def _content_problems(root: Path, entry_ids: set[str]) -> list[Problem]:
