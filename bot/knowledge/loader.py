@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -166,6 +167,18 @@ def parse_entry(text: str, file: str = "?") -> tuple[Entry | None, list[Problem]
     return (None if problems else entry), problems
 
 
+@lru_cache(maxsize=4096)
+def _parse_once(text: str, file: str) -> tuple[Entry | None, tuple[Problem, ...]]:
+    entry, problems = parse_entry(text, file)
+    return entry, tuple(problems)
+
+
+def _parse_cached(text: str, file: str) -> tuple[Entry | None, list[Problem]]:
+    """:func:`parse_entry`, remembered: a reload parses and renders only the changed files."""
+    entry, problems = _parse_once(text, file)
+    return entry, list(problems)
+
+
 def _scan(root: Path) -> _Scan:
     scan = _Scan()
     if not root.is_dir():
@@ -226,7 +239,7 @@ def _scan(root: Path) -> _Scan:
         except OSError as exc:
             scan.errors.append(Problem(name, f"berkas tidak bisa dibaca: {exc.strerror or exc}"))
             continue
-        entry, problems = parse_entry(text, name)
+        entry, problems = _parse_cached(text, name)
         scan.errors.extend(problems)
         if entry is None:
             continue
