@@ -4,7 +4,6 @@ blocking of the event loop."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import sys
@@ -93,10 +92,10 @@ def test_vectors_are_cached_on_disk_by_content(tmp_path: Path, counting: Countin
 
 
 async def test_reload_embeds_only_changed_entries(
-    tmp_path: Path, counting: CountingEmbedder
+    tmp_path: Path, counting: CountingEmbedder, db_url: str
 ) -> None:
     root = small_kb(tmp_path / "knowledge")
-    qa = QAService(Database("sqlite+aiosqlite:///:memory:"), root, None)
+    qa = QAService(Database(db_url), root, None)
     await qa.load()
     assert qa.kb.semantic is not None and counting.texts
     counting.texts.clear()
@@ -116,6 +115,7 @@ async def test_reload_embeds_only_changed_entries(
         tags=["tagar", "hashtag"],
     )
     result = await qa.reload()
+    await qa.db.dispose()
     assert result.ok and result.entries == 8
     # the new entry's title, questions and passage; nothing of the seven unchanged ones
     assert len(counting.texts) == 1 + 6 + 1
@@ -160,9 +160,9 @@ def test_e5_puts_paraphrases_closer_than_unrelated_text() -> None:
 
 
 async def test_search_runs_off_the_event_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
-    qa = QAService(Database("sqlite+aiosqlite:///:memory:"), small_kb(tmp_path / "kb"), None)
+    qa = QAService(Database(db_url), small_kb(tmp_path / "kb"), None)
     await qa.load()
     real_search = qa.kb.search
     ticks = 0
@@ -181,10 +181,7 @@ async def test_search_runs_off_the_event_loop(
             await asyncio.sleep(0.01)
             ticks += 1
 
-    async def ask() -> None:
-        # no tables in this in-memory database: the logging fails, only the timing matters
-        with contextlib.suppress(Exception):
-            await qa.ask(None, "cara pasang 2fa")
-
-    await asyncio.gather(ask(), other_chat())
+    asked, _ = await asyncio.gather(qa.ask(None, "cara pasang 2fa"), other_chat())
+    await qa.db.dispose()
+    assert asked.result.hits[0].id == "keamanan-2fa"
     assert seen and seen[0] >= 10, seen  # the loop kept running while the search slept
