@@ -18,7 +18,10 @@ HELPDESK = -100777
 
 
 async def _register(h, user_id=USER, name="Komang"):
+    mark = h.fake.mark()
     h.fake.send_message(user_id, "/start", first_name=name)
+    # the greeting first: on a busy machine the handler may think longer than wait_idle's quiet
+    await h.fake.wait_for("sendMessage", chat_id=user_id, after=mark, timeout=20)
     await h.fake.wait_idle()
 
 
