@@ -12,8 +12,10 @@ and the progress reporter). Rules:
 - replies first: when both lanes wait, the reply lane is served, except that the bulk lane gets
   a grant whenever it waited ``1 / bulk_floor`` seconds since its last one (so a broadcast
   never stops while people chat);
-- per chat: a private chat refills one grant a second with a burst of ``chat_burst``; a group or
-  channel (negative id) gets at most ``group_limit`` grants in any ``group_window`` seconds;
+- per chat: bulk sends to a private chat refill one grant a second with a burst of
+  ``chat_burst`` (replies there answer what the user just did and are not held per chat, as
+  with PTB's limiter); a group or channel (negative id) gets at most ``group_limit`` grants in
+  any ``group_window`` seconds, replies and bulk together;
 - courtesy calls (typing indicators) use :meth:`try_acquire`: taken only when a grant is free
   right now and nobody waits, otherwise skipped (they are not messages: no per-chat rule).
 
@@ -130,6 +132,9 @@ class RateBudget:
 
     async def acquire(self, lane: str = REPLY, chat_id: int | None = None) -> None:
         """Wait for a grant in ``lane`` (``reply`` or ``bulk``) for a send to ``chat_id``."""
+        if lane == REPLY and chat_id is not None and chat_id > 0:
+            # a reply in a private chat answers what the user just did: not throttled per chat
+            chat_id = None
         while True:
             wait = self._chat_wait(chat_id, self.clock())
             if wait > 0:

@@ -42,14 +42,19 @@ async def test_private_chat_burst_then_one_per_interval_and_group_window():
     budget = RateBudget(200, chat_rate=5, chat_burst=2, group_limit=3, group_window=0.6)
     log: list = []
     t0 = time.monotonic()
-    await asyncio.gather(*[_take(budget, REPLY, log, 42) for _ in range(4)])
+    await asyncio.gather(*[_take(budget, BULK, log, 42) for _ in range(4)])
     private = sorted(t - t0 for t, _ in log)
     assert private[1] < 0.1 and 0.15 < private[2] < 0.35 and 0.35 < private[3] < 0.6
     log.clear()
     t0 = time.monotonic()
-    await asyncio.gather(*[_take(budget, BULK, log, -100) for _ in range(5)])
+    await asyncio.gather(*[_take(budget, REPLY, log, -100) for _ in range(5)])
     group = sorted(t - t0 for t, _ in log)
     assert group[2] < 0.1 and group[3] >= 0.55
+    # replies in a private chat follow the user's actions: not held per chat
+    log.clear()
+    t0 = time.monotonic()
+    await asyncio.gather(*[_take(budget, REPLY, log, 42) for _ in range(4)])
+    assert max(t for t, _ in log) - t0 < 0.1
     # other chats are not held up by a busy one
     log.clear()
     t0 = time.monotonic()
