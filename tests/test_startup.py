@@ -164,3 +164,17 @@ async def test_token_never_reaches_the_log_at_debug(fake, tmp_path):
     assert fake.token not in text
     assert "Traceback" not in text
     assert proc.returncode == 0
+
+
+async def test_revoked_token_cli_prints_one_line_and_exits_1(fake, tmp_path):
+    fake.fail("getMe", status=401, description="Unauthorized", times=100)
+    env = _env(tmp_path, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_BASE_URL=fake.base_url)
+    proc = await _spawn(tmp_path, env)
+    out = await asyncio.wait_for(proc.stdout.read(), 90)
+    await asyncio.wait_for(proc.wait(), 10)
+    text = out.decode()
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    assert proc.returncode == 1, text
+    assert "Traceback" not in text
+    assert lines[-1] == TOKEN_REJECTED
+    assert fake.token.split(":", 1)[1] not in text
