@@ -82,15 +82,16 @@ async def test_one_shot_command_zone_words_and_once_reminders(harness):
     await h.say(USER, "Laporan bulanan ke pimpinan")
     day = (datetime.now(WIB) + timedelta(days=40)).date()
     what = await h.say(USER, f"/pengingat {day.isoformat()} 09:00 WIB")
-    assert "sekali" in what.text and "WIB" in what.text
+    # a one-off written in another zone is converted to the user's own (09.00 WIB = 10.00 WITA)
+    assert "sekali" in what.text and "pukul 10.00 WITA" in what.text
     done = await h.say(USER, "Siapkan ucapan Natal")
     assert f"Pertama kali: {HARI[day.weekday()]}, {day.day} " in done.text
-    assert f"{day.year} pukul 09.00 WIB" in done.text
+    assert f"{day.year} pukul 10.00 WITA" in done.text
     past = await h.say(USER, "/pengingat 2020-01-01 09:00")
     assert "sudah lewat" in past.text
     await h.say(USER, "batal")
     monthly, once = await h.core.schedules.list_reminders(uid)
-    assert monthly.timezone == "Asia/Makassar" and once.timezone == "Asia/Jakarta"
+    assert monthly.timezone == "Asia/Makassar" and once.timezone == "Asia/Makassar"
     mark = h.fake.mark()
     when = at(WIB, day.year, day.month, day.day, 9)
     assert await h.core.schedules.fire_reminder(once.id, when) == "sent"

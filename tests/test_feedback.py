@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from bot.accounts.models import User
 from bot.accounts.service import UserService
 from bot.config import load_settings
-from bot.dates import parse_date_range, parse_local_datetime
+from bot.dates import NEED_TIME, parse_date_range, parse_when
 from bot.db import Database
 from bot.db.base import utcnow
 from bot.feedback import report
@@ -194,8 +194,11 @@ def test_parse_rules():
     assert parse_date_range("2026-12-02 - 2026-12-01") is None  # ends before it starts
     assert parse_date_range("besok") is None
     jkt = ZoneInfo("Asia/Jakarta")
-    assert parse_local_datetime("02-12-2026 17.00", jkt) == datetime(2026, 12, 2, 17, tzinfo=jkt)
-    assert parse_local_datetime("17:00", jkt) is None
+    now = datetime(2026, 11, 30, 9, tzinfo=jkt)
+    assert parse_when("02-12-2026 17.00", now, "Asia/Jakarta", mode="once").moment == datetime(
+        2026, 12, 2, 17, tzinfo=jkt
+    )
+    assert parse_when("02-12-2026", now, "Asia/Jakarta", mode="once").status == NEED_TIME
     assert normalize_code("fb_abc234") == "ABC234"
     assert normalize_code("ab1") is None and normalize_code("ABCDE0") is None
 
@@ -650,11 +653,16 @@ def test_dates_typed_the_way_organizers_write_them():
     assert parse_date_range("31-02-2026") is None and parse_date_range("1 Desemberr 2026") is None
     wita = ZoneInfo("Asia/Makassar")
     want = datetime(2026, 12, 2, 17, tzinfo=wita)
-    assert parse_local_datetime("2 Desember 2026 pukul 17.00", wita) == want
-    assert parse_local_datetime("2026-12-02T17:00", wita) == want
-    assert parse_local_datetime("2 Des 2026, 17.00 WITA", wita) == want
-    assert parse_local_datetime("02-12-2026", wita) == datetime(2026, 12, 2, 23, 59, tzinfo=wita)
-    assert parse_local_datetime("02-12-2026 25:00", wita) is None
+    now = datetime(2026, 11, 30, 9, tzinfo=wita)
+
+    def closes(text):
+        return parse_when(text, now, "Asia/Makassar", mode="once")
+
+    assert closes("2 Desember 2026 pukul 17.00").moment == want
+    assert closes("2026-12-02T17:00").moment == want
+    assert closes("2 Des 2026, 17.00 WITA").moment == want
+    assert closes("02-12-2026").status == NEED_TIME  # the hour is asked for
+    assert closes("02-12-2026 25:00").status == "invalid"
 
 
 def test_typed_answers_drop_control_characters_and_take_choice_numbers():

@@ -79,17 +79,29 @@ def _write(path: Path, blob: bytes) -> None:
         raise typer.Exit(1) from None
 
 
-def _parse_time(value: str | None, name: str, settings: Settings) -> datetime | None:
-    """'YYYY-MM-DD HH:MM' (or a date) in the configured time zone -> aware datetime."""
+def _parse_time(
+    value: str | None, name: str, settings: Settings, *, future: bool = False
+) -> datetime | None:
+    """A moment in the words the bot understands in chat ('2026-12-01 08:00', 'besok jam 5
+    sore', 'kamis jam 16.00 WITA') in the configured time zone -> aware datetime."""
+    from bot.dates import NEED_TIME, PAST, parse_when
+
     if not value:
         return None
-    text = value.strip().replace("T", " ")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=settings.tz)
-        except ValueError:
-            continue
-    raise typer.BadParameter(f"{name}: format 'YYYY-MM-DD HH:MM', mis. '2026-12-01 08:00'")
+    now = datetime.now(settings.tz)
+    when = parse_when(value, now, settings.timezone, mode="once")
+    if when.status == NEED_TIME:
+        raise typer.BadParameter(f"{name}: jamnya belum ada, mis. '{value} 08:00'")
+    if when.status == PAST and not future and when.moment is not None:
+        return when.moment  # opening in the past: open from now on
+    if when.status == PAST:
+        hint = f" Maksud Anda '{when.suggestion}'?" if when.suggestion else ""
+        raise typer.BadParameter(f"{name}: waktu itu sudah lewat.{hint}")
+    if not when.ok or when.moment is None:
+        raise typer.BadParameter(
+            f"{name}: waktu tidak dikenali; mis. '2026-12-01 08:00' atau 'besok jam 5 sore'"
+        )
+    return when.moment
 
 
 def _topics(values: list[str] | None) -> list[str] | None:
@@ -143,9 +155,13 @@ def new(
     template: str = typer.Option("default", "--template", help="Template kuesioner."),
     anonymous: bool = typer.Option(False, "--anonymous/--named", help="Sesi anonim."),
     opens: str = typer.Option(
-        None, "--opens", help="Dibuka pada 'YYYY-MM-DD HH:MM' (bawaan: kini)."
+        None,
+        "--opens",
+        help="Dibuka pada, mis. '2026-12-01 08:00' atau 'besok jam 8' (bawaan: kini).",
     ),
-    closes: str = typer.Option(None, "--closes", help="Ditutup pada 'YYYY-MM-DD HH:MM'."),
+    closes: str = typer.Option(
+        None, "--closes", help="Ditutup pada, mis. '2026-12-02 17:00' atau 'besok jam 5 sore'."
+    ),
     bot: str = BOT_OPTION,
 ) -> None:
     """Buat sesi umpan balik baru; mencetak kode dan tautan."""
@@ -159,7 +175,7 @@ def new(
         template_id=template,
         anonymous=anonymous,
         opens_at=_parse_time(opens, "--opens", settings),
-        closes_at=_parse_time(closes, "--closes", settings),
+        closes_at=_parse_time(closes, "--closes", settings, future=True),
     )
 
     async def go(core):

@@ -3,12 +3,12 @@ topics, questionnaire, anonymity, closing time)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from telegram import Update
 
 from bot.accounts.service import UserView
-from bot.dates import parse_date_range, parse_local_datetime
+from bot.dates import parse_date_range
 from bot.feedback.errors import SessionInputError
 from bot.feedback.templates import (
     MAX_TOPICS,
@@ -35,6 +35,7 @@ from handlers.feedback.shared import (
     safe_edit,
     svc,
 )
+from handlers.when import read_when
 
 PENDING_WIZARD = "fb_new"
 WIZARD_STEPS = ["title", "dates", "place", "organizer", "topics", "template", "anonymous", "closes"]
@@ -245,11 +246,25 @@ async def on_wizard_text(update: Update, context: Ctx, user: UserView) -> None:
         else:
             draft["topics"] = topics
     elif step == "closes":
-        when = parse_local_datetime(text, user.tz)
-        if when is None or when <= datetime.now(user.tz):
+
+        async def invalid(w) -> None:
             error = render_plain("feedback_wizard_error", what="closes")
-        else:
-            draft["closes"] = when.isoformat()
+            await _wizard_prompt(update, context, user, step, error)
+
+        when = await read_when(
+            update,
+            context,
+            user,
+            text,
+            mode="once",
+            now=datetime.now(UTC),
+            pending=PENDING_WIZARD,
+            data=data,
+            invalid=invalid,
+        )
+        if when is None:
+            return
+        draft["closes"] = when.moment.isoformat()
     else:  # template / anonymous are chosen with buttons
         error = render_plain("feedback_wizard_error", what="buttons")
     if error:

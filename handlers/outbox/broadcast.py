@@ -11,13 +11,13 @@ The draft lives in the database (``outbox_messages`` with status draft); the fre
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.error import BadRequest as TelegramBadRequest
 
 from bot.accounts.service import UserView
-from bot.schedules.parse import parse_schedule
 from bot.transport import Button
 from handlers.common import (
     Ctx,
@@ -45,6 +45,7 @@ from handlers.outbox.compose import (
     start_compose,
     tz_label,
 )
+from handlers.when import read_when
 
 log = logging.getLogger(__name__)
 
@@ -203,16 +204,26 @@ async def on_when(update: Update, context: Ctx, user: UserView) -> None:
         await reply(update, context, "broadcast_draft_cancelled")
         return
     tz = user.timezone
-    now = c.outbox.clock()
-    parsed = parse_schedule(text, now.astimezone(ZoneInfo(tz))) if text else None
-    if parsed is None or parsed.rule.kind != "once":
-        await reply(update, context, "broadcast_when_invalid", problem="format", tz=tz_label(tz))
+
+    async def invalid(w) -> None:
+        problem = "recurring" if w.problem == "once_only" else "format"
+        await reply(update, context, "broadcast_when_invalid", problem=problem, tz=tz_label(tz))
+
+    when = await read_when(
+        update,
+        context,
+        user,
+        text,
+        mode="once",
+        now=c.outbox.clock(),
+        pending=PENDING_WHEN,
+        data=data,
+        invalid=invalid,
+    )
+    if when is None:
         return
-    zone = parsed.timezone or tz
-    at = parsed.rule.next_after(now, ZoneInfo(zone))
-    if at is None:
-        await reply(update, context, "broadcast_when_invalid", problem="past", tz=tz_label(tz))
-        return
+    zone = tz  # a time written in another zone is shown in the admin's own zone
+    at = when.moment.astimezone(UTC)
     await c.outbox.schedule_broadcast(p.id, at, zone)
     await c.users.set_pending(user.telegram_id, None)
     recipients = await c.outbox.count_audience(p.audience_opds or None)
@@ -223,6 +234,7 @@ async def on_when(update: Update, context: Ctx, user: UserView) -> None:
         buttons=[[button("bc_unschedule", f"unsch:{p.id}", id=p.id)]],
         id=p.id,
         when=at.astimezone(ZoneInfo(zone)),
+        written=when.moment if when.zone != zone else None,
         tz=zone,
         recipients=recipients,
         opds=await opd_names(context, p.audience_opds),

@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 from telegram import Update
 
 from bot.accounts.service import UserView
+from bot.dates import INVALID
 from bot.outbox.labels import olabel
-from bot.schedules.parse import ParsedSchedule, parse_schedule
+from bot.schedules.parse import ParsedSchedule, schedule_of
 from bot.schedules.recurrence import Rule
 from bot.schedules.service import REMINDER_TEXT_MAX
 from bot.transport import Button
@@ -32,6 +33,7 @@ from handlers.common import (
     reply,
     stale,
 )
+from handlers.when import flow_data, read_when, understand
 
 log = logging.getLogger(__name__)
 
@@ -148,24 +150,39 @@ async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str)
         await reply(update, context, "reminder_cancelled")
         return
     now = c.schedules.clock()
-    local_now = now.astimezone(ZoneInfo(user.timezone))
-    parsed = parse_schedule(text, local_now)
-    body = None
-    if parsed is None and (split := _split_inline(text)) is not None:
+    data = dict(user.pending_data or {}) if user.pending == PENDING_WHEN else {}
+    if (
+        understand(text, now, user.timezone, "any", data).status == INVALID
+        and (split := _split_inline(text)) is not None
+        and understand(split[0], now, user.timezone, "any", data).status != INVALID
+    ):
         # "setiap Senin 08.00: unggah info layanan" - the schedule and the text in one go
-        parsed = parse_schedule(split[0], local_now)
-        body = split[1] if parsed is not None else None
-    if parsed is None:
-        await c.users.set_pending(user.telegram_id, PENDING_WHEN)
+        text, data["body"] = split
+
+    async def invalid(w) -> None:
         await reply(update, context, "reminder_parse_failed", tz=_zone_word(user.timezone))
+
+    when = await read_when(
+        update,
+        context,
+        user,
+        text,
+        mode="any",
+        now=now,
+        pending=PENDING_WHEN,
+        data=data,
+        invalid=invalid,
+    )
+    if when is None:
         return
+    parsed = schedule_of(when, user.timezone)
     zone = parsed.timezone or user.timezone
     if parsed.rule.next_after(now, ZoneInfo(zone)) is None:
         await c.users.set_pending(user.telegram_id, PENDING_WHEN)
         await reply(update, context, "reminder_past")
         return
     f = parsed.rule.to_fields()
-    data = {
+    fields = {
         "kind": f["kind"],
         "time": f["time"],
         "days": f["days"],
@@ -173,8 +190,9 @@ async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str)
         "on_date": f["on_date"].isoformat() if f["on_date"] else None,
         "tz": zone,
     }
-    await c.users.set_pending(user.telegram_id, PENDING_TEXT, data)
-    if body is not None:
+    await c.users.set_pending(user.telegram_id, PENDING_TEXT, fields)
+    body = flow_data(data).get("body")
+    if body:
         await _save(update, context, user, ParsedSchedule(parsed.rule, zone), body)
         return
     await reply(

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from telegram import Update
 
 from bot.accounts.service import UserView
-from bot.schedules.parse import parse_schedule
-from bot.schedules.recurrence import ONCE
+from bot.schedules.parse import schedule_of
 from handlers.common import (
     Ctx,
     answer,
@@ -22,6 +19,7 @@ from handlers.common import (
     stale,
 )
 from handlers.schedules.reminders import CANCEL_WORDS, PENDING_TIPS, ack, button, text_of
+from handlers.when import read_when
 
 
 # -- /langganan --------------------------------------------------------------------------------
@@ -108,10 +106,25 @@ async def on_tips_when(update: Update, context: Ctx, user: UserView) -> None:
         await c.users.set_pending(user.telegram_id, None)
         await reply(update, context, "reminder_cancelled")
         return
-    parsed = parse_schedule(text, c.schedules.clock().astimezone(ZoneInfo(user.timezone)))
-    if parsed is None or parsed.rule.kind == ONCE:
+
+    async def invalid(w) -> None:
         await reply(update, context, "tips_when_invalid")
+
+    data = user.pending_data if user.pending == PENDING_TIPS else None
+    when = await read_when(
+        update,
+        context,
+        user,
+        text,
+        mode="repeat",
+        now=c.schedules.clock(),
+        pending=PENDING_TIPS,
+        data=data,
+        invalid=invalid,
+    )
+    if when is None:
         return
+    parsed = schedule_of(when, user.timezone)
     cfg = await c.schedules.set_system("tips", parsed.rule, paused=False)
     await c.users.set_pending(user.telegram_id, None)
     await reply(update, context, "tips_schedule_saved", rule=cfg.rule)

@@ -1,37 +1,19 @@
-"""Dates typed in chat or on the command line: Indonesian (and English) day, month and year
-forms, date ranges, and a local date with an optional clock time.
-
-Pure functions; no feature knowledge (training feedback sessions use them, other features will).
-"""
+"""Calendar dates typed in chat or on the command line: one date or a date range (the days of a
+training). Dates with a time, relative days and recurrences are :mod:`bot.dates.when`."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date
 
-MONTHS = {
-    "januari": 1, "jan": 1, "january": 1,
-    "februari": 2, "pebruari": 2, "feb": 2, "february": 2,
-    "maret": 3, "mar": 3, "march": 3,
-    "april": 4, "apr": 4,
-    "mei": 5, "may": 5,
-    "juni": 6, "jun": 6, "june": 6,
-    "juli": 7, "jul": 7, "july": 7,
-    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "oct": 10, "october": 10,
-    "november": 11, "nopember": 11, "nov": 11, "nop": 11,
-    "desember": 12, "des": 12, "dec": 12, "december": 12,
-}  # fmt: skip
+from bot.dates.words import MONTHS
+
 _YMD = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _DMY = re.compile(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})")
 _D_MONTH_Y = re.compile(r"(\d{1,2})\s*([a-z]+)\.?,?\s*(\d{4})?")
 # Between two dates: "s.d.", "s/d", "sd", "sampai (dengan)", "hingga", dashes.
 _RANGE_SEP = re.compile(
     r"\s*(?:(?<![a-z])s\.?\s?d\.?(?![a-z])|s/d|sampai(?:\s+dengan)?|hingga|[-–—]|\bto\b)\s*"
-)
-_CLOCK = re.compile(
-    r"(?:^|\s)(?:pukul|pkl\.?|jam)?\s*(\d{1,2})[:.](\d{2})(?:\s*(?:wib|wita|wit))?$"
 )
 
 
@@ -86,22 +68,3 @@ def parse_date_range(text: str) -> tuple[date, date | None] | None:
             return None
         return start, end
     return None
-
-
-def parse_local_datetime(text: str, tz) -> datetime | None:
-    """'02-12-2026 17:00', '2 Desember 2026 pukul 17.00', '2026-12-02T17:00' in zone ``tz``
-    -> aware datetime; a date alone means the end of that day (23:59)."""
-    text = re.sub(r"(\d)T(\d)", r"\1 \2", text)
-    text = " ".join(text.split()).lower().strip(" .")
-    clock = _CLOCK.search(text)
-    if clock is not None:
-        hour, minute = int(clock[1]), int(clock[2])
-        if hour > 23 or minute > 59:
-            return None
-        day = parse_date(text[: clock.start()].strip(" ,"))
-    else:
-        hour, minute = 23, 59
-        day = parse_date(text)
-    if day is None:
-        return None
-    return datetime.combine(day, time(hour, minute)).replace(tzinfo=tz)
