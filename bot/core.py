@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.accounts.dialogs import Dialogues
 from bot.accounts.opds import load_opds, sync_opds
 from bot.accounts.service import UserService
 from bot.background import Background
@@ -29,6 +30,7 @@ class Core:
         self.knowledge_dir = settings.resolve_knowledge_dir()
         semantic.configure(settings.vector_cache_dir)
         self.users = UserService(db, settings)
+        self.dialogs = Dialogues(db)
         self.bot_username: str | None = None
         self.transport: Transport | None = None
         self.qa = QAService(db, self.knowledge_dir, settings.helpdesk_chat_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -181,11 +182,23 @@ async def stale(update: Update, context: Ctx) -> None:
     await answer(update, "stale", alert=True)
 
 
-def callback_parts(update: Update, prefix: str, n_min: int = 1) -> list[str] | None:
+# The dialogue token at the end of a button's callback data (see ``handlers.tokens``).
+DIALOG_TAG = re.compile(r"~([a-z])([A-Za-z0-9]{6})$")
+
+
+def callback_data(update: Update) -> str | None:
+    """The pressed button's data without its dialogue token."""
     q = update.callback_query
     if q is None or not q.data:
         return None
-    parts = q.data.split(":")
+    return DIALOG_TAG.sub("", q.data)
+
+
+def callback_parts(update: Update, prefix: str, n_min: int = 1) -> list[str] | None:
+    data = callback_data(update)
+    if not data:
+        return None
+    parts = data.split(":")
     if parts[0] != prefix or len(parts) - 1 < n_min:
         return None
     return parts[1:]

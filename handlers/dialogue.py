@@ -16,6 +16,7 @@ from telegram import Update
 
 from bot.accounts.service import UserView
 from handlers.common import Ctx, core, current_user, reply
+from handlers.tokens import pending_kind
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +69,6 @@ async def on_private_command(update: Update, context: Ctx) -> None:
     user = await current_user(update, context)
     if user is not None and user.pending:
         await core(context).users.set_pending(user.telegram_id, None)
+        kind = pending_kind(user.pending)
+        if kind is not None:  # the abandoned dialogue's buttons are stale too
+            await core(context).dialogs.close(user.telegram_id, kind)

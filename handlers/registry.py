@@ -11,7 +11,7 @@ from __future__ import annotations
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.feedback.codes import DEEPLINK_PREFIX
-from handlers import dialogue, fallback
+from handlers import dialogue, fallback, tokens
 from handlers.accounts import help, onboarding, privacy, profile
 from handlers.accounts.onboarding import register_start_payload
 from handlers.common import stale
@@ -21,6 +21,7 @@ from handlers.knowledge import browse, curation, handoff, questions
 from handlers.outbox import broadcast, compose, confirm
 from handlers.schedules import kalender, reminders, subscriptions
 from handlers.tickets import buttons, darurat, desk
+from handlers.tokens import register_pending_kind
 
 
 def register_handlers(app: Application) -> None:
@@ -34,6 +35,18 @@ def register_handlers(app: Application) -> None:
         ),
         group=-1,
     )
+    # -- stale buttons: a button of a finished or replaced dialogue changes nothing
+    add(CallbackQueryHandler(tokens.gate, pattern=r".*~[a-z][A-Za-z0-9]{6}$"), group=-1)
+    for pending, kind in (
+        (reminders.PENDING_WHEN, tokens.REMINDER),
+        (reminders.PENDING_TEXT, tokens.REMINDER),
+        (reminders.PENDING_TIPS, tokens.TIPS),
+        (compose.PENDING_COMPOSE, tokens.BROADCAST),
+        (compose.PENDING_WHEN, tokens.BROADCAST),
+        (wizard.PENDING_WIZARD, tokens.WIZARD),
+        ("name", tokens.PROFILE),
+    ):
+        register_pending_kind(pending, kind)
 
     # -- accounts: /start, the OPD question, /profil, /privasi, /hapusdata, /bantuan
     add(CommandHandler("start", onboarding.cmd_start))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -204,8 +205,18 @@ async def harness(fake: FakeTelegram, settings: Settings):
         await h.stop()
 
 
+# A dialogue token at the end of callback data (the same pattern as handlers.common.DIALOG_TAG).
+DIALOG_TAG = re.compile(r"~[a-z][A-Za-z0-9]{6}$")
+
+
 def buttons_of(call: Call) -> list[tuple[str, str]]:
-    """(text, callback_data) of every inline button in a call's reply_markup."""
+    """(text, callback_data) of every inline button in a call's reply_markup, without the
+    dialogue token at the end of the data (``handlers.tokens``; see ``tagged_buttons_of``)."""
+    return [(text, DIALOG_TAG.sub("", data)) for text, data in tagged_buttons_of(call)]
+
+
+def tagged_buttons_of(call: Call) -> list[tuple[str, str]]:
+    """(text, callback_data) exactly as sent, dialogue tokens included."""
     markup = call.params.get("reply_markup") or {}
     return [
         (b.get("text", ""), b.get("callback_data") or b.get("url") or "")

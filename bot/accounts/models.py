@@ -53,6 +53,9 @@ class User(Base):
     # kept in the database so a restart does not lose a half-finished dialogue.
     pending: Mapped[str | None] = mapped_column(String(64))
     pending_data: Mapped[dict | None] = mapped_column(JSON)
+    # The dialogues this user has open, {kind: token}; a button carries its dialogue's token
+    # and is stale once the dialogue finished or a newer one of the same kind replaced it.
+    dialogs: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,6 +8,7 @@ from bot.accounts.models import ROLE_ADMIN, ROLE_ORGANIZER
 from bot.accounts.service import NAME_MAX, UserView
 from bot.labels import label
 from bot.transport import Button
+from handlers import tokens
 from handlers.accounts.onboarding import TZ_LABELS, send_opd_question, short_text
 from handlers.common import (
     Ctx,
@@ -52,6 +53,8 @@ async def cmd_profile(update: Update, context: Ctx) -> None:
             Button(label("change_opd"), callback_data="prof:opd"),
         ]
     ]
+    token = await tokens.token_for(update, context, tokens.PROFILE, new=True)
+    buttons = tokens.tag_rows(buttons, tokens.PROFILE, token)
     await reply(
         update,
         context,
@@ -70,6 +73,7 @@ async def on_profile_button(update: Update, context: Ctx) -> None:
     if parts is None or user is None or len(parts) != 1 or not is_private(update):
         await stale(update, context)
         return
+    await tokens.close(update, context, tokens.PROFILE)  # this screen is replaced
     if parts[0] == "name":
         await core(context).users.set_pending(user.telegram_id, "name")
         await answer(update)

@@ -17,8 +17,10 @@ from bot.feedback.errors import NotAllowed
 from bot.feedback.types import Actor, SessionView
 from bot.templates import render, render_plain
 from bot.transport import Button
+from handlers import tokens
 from handlers.common import (
     Ctx,
+    callback_data,
     core,
     current_user,
     is_private,
@@ -129,17 +131,25 @@ async def cmd_sesi(update: Update, context: Ctx) -> None:
     await send_html_with(update, context, text, rows)
 
 
+async def card_rows(update: Update, context: Ctx, rows, *, new: bool = False):
+    """Session lists and cards carry a dialogue token: a newer /sesi makes older ones stale."""
+    token = await tokens.token_for(update, context, tokens.CARD, new=new)
+    return tokens.tag_rows(rows, tokens.CARD, token)
+
+
 async def send_html_with(update: Update, context: Ctx, text: str, rows) -> None:
     chat = update.effective_chat
     assert chat is not None
+    rows = await card_rows(update, context, rows, new=True)
     await context.bot.send_message(chat_id=chat.id, text=text, reply_markup=keyboard(rows))
 
 
 async def on_organizer_button(update: Update, context: Ctx) -> None:
     q = update.callback_query
-    if q is None or not q.data:
+    data = callback_data(update)
+    if q is None or not data:
         return
-    parts = q.data.split(":")
+    parts = data.split(":")
     if len(parts) < 3 or parts[0] != O:
         await alert(update, "expired")
         return
@@ -154,7 +164,7 @@ async def on_organizer_button(update: Update, context: Ctx) -> None:
     if action == "l":
         await q.answer()
         text, rows = await _session_list(context, actor)
-        await safe_edit(update, context, text, rows)
+        await safe_edit(update, context, text, await card_rows(update, context, rows))
         return
     if action == "n":
         await q.answer()
@@ -173,11 +183,11 @@ async def on_organizer_button(update: Update, context: Ctx) -> None:
         await (s.open_session(sv.code) if action == "o" else s.close_session(sv.code))
         await q.answer(text=render_plain("feedback_alert", reason="saved"))
         text, rows = await session_card(context, sv.code, user.tz)
-        await safe_edit(update, context, text, rows)
+        await safe_edit(update, context, text, await card_rows(update, context, rows))
     elif action == "v":
         await q.answer()
         text, rows = await session_card(context, sv.code, user.tz)
-        await safe_edit(update, context, text, rows)
+        await safe_edit(update, context, text, await card_rows(update, context, rows))
     elif action == "q":
         await q.answer()
         await send_qr(context, chat_id, sv)

@@ -27,7 +27,7 @@ from bot.feedback.errors import (
 from bot.feedback.types import Step
 from bot.templates import html, render
 from bot.transport import Button
-from handlers.common import Ctx, core, is_private, keyboard, register_user, reply
+from handlers.common import Ctx, callback_data, core, is_private, keyboard, register_user, reply
 from handlers.feedback.shared import (
     alert,
     btn,
@@ -187,9 +187,10 @@ def _int(value: str | None) -> int | None:
 async def on_participant_button(update: Update, context: Ctx) -> None:
     q = update.callback_query
     tg_user = update.effective_user
-    if q is None or tg_user is None or not q.data:
+    data = callback_data(update)
+    if q is None or tg_user is None or not data:
         return
-    parts = q.data.split(":")
+    parts = data.split(":")
     if len(parts) < 4 or parts[0] != P:
         await alert(update, "expired")
         return

@@ -20,6 +20,7 @@ from bot.feedback.templates import (
 )
 from bot.templates import render, render_plain
 from bot.transport import Button
+from handlers import tokens
 from handlers.common import (
     Ctx,
     core,
@@ -103,7 +104,8 @@ async def _wizard_prompt(
     if draft is None:
         draft = (user.pending_data or {}).get("draft") if user.pending == PENDING_WIZARD else None
     text = _wizard_text(context, step, user, error)
-    rows = _wizard_buttons(context, step, draft)
+    token = await tokens.token_for(update, context, tokens.WIZARD)
+    rows = tokens.tag_rows(_wizard_buttons(context, step, draft), tokens.WIZARD, token)
     if as_edit and update.callback_query is not None:
         await safe_edit(update, context, text, rows)
     else:
@@ -114,6 +116,7 @@ async def wizard_start(update: Update, context: Ctx, user: UserView) -> None:
     await core(context).users.set_pending(
         user.telegram_id, PENDING_WIZARD, {"step": "title", "draft": {}}
     )
+    await tokens.token_for(update, context, tokens.WIZARD, new=True)  # older wizards: stale
     await _wizard_prompt(update, context, user, "title")
 
 
@@ -132,6 +135,7 @@ async def _wizard_advance(
         await _wizard_prompt(update, context, user, nxt, as_edit=as_edit, draft=draft)
         return
     await users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.WIZARD)
     try:
         sv = await svc(context).create_session(
             draft["title"],
@@ -151,6 +155,8 @@ async def _wizard_advance(
         )
         return
     text, rows = await session_card(context, sv.code, user.tz)
+    card_token = await tokens.token_for(update, context, tokens.CARD, new=True)
+    rows = tokens.tag_rows(rows, tokens.CARD, card_token)
     if as_edit and update.callback_query is not None:
         await safe_edit(update, context, text, rows)
     else:
@@ -172,6 +178,7 @@ async def wizard_button(update: Update, context: Ctx, user: UserView, arg: str) 
     if step_arg == "cancel":
         if user.pending == PENDING_WIZARD:
             await core(context).users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.WIZARD)
         await q.answer()
         await safe_edit(update, context, render("feedback_notice", what="wizard_cancelled"))
         return

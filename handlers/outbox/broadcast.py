@@ -19,6 +19,7 @@ from telegram.error import BadRequest as TelegramBadRequest
 
 from bot.accounts.service import UserView
 from bot.transport import Button
+from handlers import tokens
 from handlers.common import (
     Ctx,
     admin_only,
@@ -38,6 +39,7 @@ from handlers.outbox.compose import (
     ack,
     ask_audience,
     button,
+    draft_buttons,
     opd_names,
     opd_page,
     preview,
@@ -148,6 +150,7 @@ async def act_go(update, context, user, mid):
     if total is None:
         await stale(update, context)
         return
+    await tokens.close(update, context, tokens.BROADCAST)
     await ack(update, "bc_started")
     shown = await c.outbox.get(mid)
     await _show_status(update, context, shown)
@@ -181,7 +184,7 @@ async def act_schedule(update, context, user, mid):
         update,
         context,
         "broadcast_ask_when",
-        buttons=[[button("bc_cancel", f"x:{mid}")]],
+        buttons=await draft_buttons(update, context, [[button("bc_cancel", f"x:{mid}")]]),
         tz=tz_label(user.timezone),
     )
 
@@ -200,6 +203,7 @@ async def on_when(update: Update, context: Ctx, user: UserView) -> None:
     text = (msg.text or "").strip() if msg else ""
     if text.lower() in CANCEL_WORDS:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.BROADCAST)
         await c.outbox.delete_draft(p.id)
         await reply(update, context, "broadcast_draft_cancelled")
         return
@@ -226,6 +230,7 @@ async def on_when(update: Update, context: Ctx, user: UserView) -> None:
     at = when.moment.astimezone(UTC)
     await c.outbox.schedule_broadcast(p.id, at, zone)
     await c.users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.BROADCAST)
     recipients = await c.outbox.count_audience(p.audience_opds or None)
     sent = await reply(
         update,
@@ -247,12 +252,14 @@ async def act_cancel_draft(update, context, user, mid):
     c = core(context)
     if mid == 0:  # cancelled before anything was written
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.BROADCAST)
         await ack(update)
         await edit(update, context, "broadcast_draft_cancelled")
         return
     if await _draft(update, context, user, mid) is None:
         return
     await c.users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.BROADCAST)
     await c.outbox.delete_draft(mid)
     await ack(update)
     await edit(update, context, "broadcast_draft_cancelled")
@@ -284,6 +291,7 @@ async def act_unschedule(update, context, user, mid):
 async def act_list(update, context, user):
     c = core(context)
     await c.users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.BROADCAST)
     items = await c.outbox.recent("broadcast", HISTORY)
     rows: list[list[Button]] = []
     for p in items:

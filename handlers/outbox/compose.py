@@ -10,6 +10,7 @@ from telegram import Message, Update
 from bot.accounts.service import UserView
 from bot.outbox.labels import olabel
 from bot.transport import Button
+from handlers import tokens
 from handlers.common import (
     Ctx,
     admin_only,
@@ -55,9 +56,17 @@ async def cmd_siaran(update: Update, context: Ctx) -> None:
     await start_compose(update, context, user, as_edit=False)
 
 
+async def draft_buttons(update: Update, context: Ctx, rows, *, new: bool = False):
+    """The buttons of the broadcast being composed carry its dialogue token: those of a
+    broadcast already sent, scheduled or cancelled, or replaced by a newer /siaran, are stale."""
+    token = await tokens.token_for(update, context, tokens.BROADCAST, new=new)
+    return tokens.tag_rows(rows, tokens.BROADCAST, token)
+
+
 async def start_compose(update: Update, context: Ctx, user: UserView, *, as_edit: bool) -> None:
     await core(context).users.set_pending(user.telegram_id, PENDING_COMPOSE)
     buttons = [[button("bc_history", "list"), button("bc_cancel", "x:0")]]
+    buttons = await draft_buttons(update, context, buttons, new=True)
     if as_edit:
         await edit(update, context, "broadcast_compose", buttons=buttons)
     else:
@@ -75,6 +84,7 @@ async def on_compose(update: Update, context: Ctx, user: UserView) -> None:
         return
     if msg.text is not None and msg.text.strip().lower() in CANCEL_WORDS:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.BROADCAST)
         await reply(update, context, "broadcast_draft_cancelled")
         return
     if msg.text is not None:
@@ -115,6 +125,7 @@ async def ask_audience(update: Update, context: Ctx, mid: int, *, as_edit: bool)
         [button("bc_pick_opd", f"opd:{mid}:0")],
         [button("bc_cancel", f"x:{mid}")],
     ]
+    buttons = await draft_buttons(update, context, buttons)
     if as_edit:
         await edit(update, context, "broadcast_audience", buttons=buttons, id=mid, total=total)
     else:
@@ -140,6 +151,7 @@ async def opd_page(update: Update, context: Ctx, mid: int, page: int, chosen: li
         rows.append(nav)
     rows.append([button("bc_opd_done", f"done:{mid}")])
     rows.append([button("bc_cancel", f"x:{mid}")])
+    rows = await draft_buttons(update, context, rows)
     n = await c.outbox.count_audience(chosen) if chosen else 0
     names = [o.name for o in opds if o.slug in chosen]
     await edit(
@@ -188,6 +200,7 @@ async def preview_summary(
     buttons.append([button("bc_confirm_on" if asking else "bc_confirm_off", f"cf:{mid}")])
     buttons.append([button("bc_change_audience", f"aud:{mid}")])
     buttons.append([button("bc_cancel", f"x:{mid}")])
+    buttons = await draft_buttons(update, context, buttons)
     kwargs = dict(
         buttons=buttons,
         id=mid,

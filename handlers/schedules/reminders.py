@@ -2,7 +2,8 @@
 ``handlers.schedules.subscriptions``.
 
 Callback data: ``pg:add`` ``pg:cancel`` ``pg:p:<id>`` (pause) ``pg:r:<id>`` (resume)
-``pg:d:<id>`` (delete); ``sub:tips`` ``sub:cal`` ``sub:tsch`` ``sub:tpause`` ``sub:tresume``.
+``pg:d:<id>`` (delete?) ``pg:dy:<id>`` (yes, delete) ``pg:dn`` (keep), each with its dialogue
+token (``handlers.tokens``); ``sub:tips`` ``sub:cal`` ``sub:tsch`` ``sub:tpause`` ``sub:tresume``.
 Dialogue states: ``reminder_when`` -> ``reminder_text``; ``tips_when`` (admins).
 """
 
@@ -22,6 +23,7 @@ from bot.schedules.parse import ParsedSchedule, schedule_of
 from bot.schedules.recurrence import Rule
 from bot.schedules.service import REMINDER_TEXT_MAX
 from bot.transport import Button
+from handlers import tokens
 from handlers.common import (
     Ctx,
     callback_parts,
@@ -78,6 +80,7 @@ async def cmd_pengingat(update: Update, context: Ctx) -> None:
 
 
 async def _show_list(update: Update, context: Ctx, user: UserView, *, as_edit: bool) -> None:
+    """The list with its buttons; a new list (the command) makes older lists' buttons stale."""
     items = await core(context).schedules.list_reminders(user.id)
     rows: list[list[Button]] = []
     for n, r in enumerate(items, start=1):
@@ -88,6 +91,8 @@ async def _show_list(update: Update, context: Ctx, user: UserView, *, as_edit: b
         )
         rows.append([toggle, button("rem_delete", f"pg:d:{r.id}", n=n)])
     rows.append([button("rem_add", "pg:add")])
+    token = await tokens.token_for(update, context, tokens.REMINDER_LIST, new=not as_edit)
+    rows = tokens.tag_rows(rows, tokens.REMINDER_LIST, token)
     ctx = {"items": items, "tz": user.timezone}
     if as_edit:
         await edit(update, context, "reminder_list", buttons=rows, **ctx)
@@ -104,26 +109,37 @@ async def on_button(update: Update, context: Ctx) -> None:
     c = core(context)
     if parts == ["add"]:
         await c.users.set_pending(user.telegram_id, PENDING_WHEN)
+        token = await tokens.token_for(update, context, tokens.REMINDER, new=True)
         await ack(update)
         await edit(
             update,
             context,
             "reminder_ask_when",
-            buttons=[[button("rem_cancel", "pg:cancel")]],
+            buttons=tokens.tag_rows([[button("rem_cancel", "pg:cancel")]], tokens.REMINDER, token),
             tz=_zone_word(user.timezone),
         )
         return
     if parts == ["cancel"]:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.REMINDER)
         await ack(update)
         await edit(update, context, "reminder_cancelled")
         return
-    if len(parts) != 2 or parts[0] not in ("p", "r", "d") or not ID_RE.fullmatch(parts[1]):
+    if parts == ["dn"]:  # "keep it" on the confirmation: back to the list
+        await tokens.close(update, context, tokens.REMINDER_DELETE)
+        await ack(update)
+        await _show_list(update, context, user, as_edit=True)
+        return
+    if len(parts) != 2 or parts[0] not in ("p", "r", "d", "dy") or not ID_RE.fullmatch(parts[1]):
         await stale(update, context)
         return
     sid = int(parts[1])
     if parts[0] == "d":
+        await _confirm_delete(update, context, user, sid)
+        return
+    if parts[0] == "dy":
         ok = await c.schedules.delete_reminder(user.id, sid)
+        await tokens.close(update, context, tokens.REMINDER_DELETE)
         key = "rem_deleted"
     else:
         ok = await c.schedules.set_paused(user.id, sid, parts[0] == "p") is not None
@@ -133,6 +149,25 @@ async def on_button(update: Update, context: Ctx) -> None:
         return
     await ack(update, key)
     await _show_list(update, context, user, as_edit=True)
+
+
+async def _confirm_delete(update: Update, context: Ctx, user: UserView, sid: int) -> None:
+    """A reminder is deleted only after "Ya, hapus" on this question."""
+    items = await core(context).schedules.list_reminders(user.id)
+    r = next((r for r in items if r.id == sid), None)
+    if r is None:
+        await stale(update, context)
+        return
+    token = await tokens.token_for(update, context, tokens.REMINDER_DELETE, new=True)
+    rows = [[button("rem_delete_yes", f"pg:dy:{sid}"), button("rem_delete_no", "pg:dn")]]
+    await ack(update)
+    await edit(
+        update,
+        context,
+        "reminder_delete_confirm",
+        buttons=tokens.tag_rows(rows, tokens.REMINDER_DELETE, token),
+        r=r,
+    )
 
 
 async def on_when(update: Update, context: Ctx, user: UserView) -> None:
@@ -147,6 +182,7 @@ async def _got_schedule(update: Update, context: Ctx, user: UserView, text: str)
     c = core(context)
     if text.strip().lower() in CANCEL_WORDS:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.REMINDER)
         await reply(update, context, "reminder_cancelled")
         return
     now = c.schedules.clock()
@@ -238,6 +274,7 @@ async def on_text(update: Update, context: Ctx, user: UserView) -> None:
         return
     if text.strip().lower() in CANCEL_WORDS:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.REMINDER)
         await reply(update, context, "reminder_cancelled")
         return
     await _save(update, context, user, parsed, text)
@@ -253,6 +290,7 @@ async def _save(
         return
     view, problem = await c.schedules.add_reminder(user.id, text, parsed, user.timezone)
     await c.users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.REMINDER)
     if view is None:
         await reply(update, context, "reminder_not_added", problem=problem)
         return

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot.accounts.service import UserView
 from bot.schedules.parse import schedule_of
+from handlers import tokens
 from handlers.common import (
     Ctx,
     answer,
@@ -52,6 +53,8 @@ async def _show_subscriptions(update: Update, context: Ctx, user: UserView, *, a
             ]
         )
     ctx = {"user": user, "tips": tips_cfg, "calendar": cal_cfg, "admin": admin}
+    token = await tokens.token_for(update, context, tokens.SUBSCRIPTIONS, new=not as_edit)
+    rows = tokens.tag_rows(rows, tokens.SUBSCRIPTIONS, token)
     if as_edit:
         await edit(update, context, "subscriptions", buttons=rows, **ctx)
     else:
@@ -79,6 +82,12 @@ async def on_sub_button(update: Update, context: Ctx) -> None:
         await ack(update, "saved")
         await _show_subscriptions(update, context, user, as_edit=True)
         return
+    if action == "tx":  # "Batal" while asked for the tip schedule
+        await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.TIPS)
+        await ack(update)
+        await edit(update, context, "reminder_cancelled")
+        return
     if action not in ("tsch", "tpause", "tresume"):
         await stale(update, context)
         return
@@ -87,8 +96,11 @@ async def on_sub_button(update: Update, context: Ctx) -> None:
         return
     if action == "tsch":
         await c.users.set_pending(user.telegram_id, PENDING_TIPS)
+        await tokens.close(update, context, tokens.SUBSCRIPTIONS)  # this screen is replaced
+        token = await tokens.token_for(update, context, tokens.TIPS, new=True)
+        rows = tokens.tag_rows([[button("rem_cancel", "sub:tx")]], tokens.TIPS, token)
         await ack(update)
-        await edit(update, context, "tips_ask_when", buttons=[[button("rem_cancel", "pg:cancel")]])
+        await edit(update, context, "tips_ask_when", buttons=rows)
         return
     await c.schedules.set_system("tips", None, paused=action == "tpause")
     await ack(update, "saved")
@@ -104,6 +116,7 @@ async def on_tips_when(update: Update, context: Ctx, user: UserView) -> None:
         return
     if text.lower() in CANCEL_WORDS:
         await c.users.set_pending(user.telegram_id, None)
+        await tokens.close(update, context, tokens.TIPS)
         await reply(update, context, "reminder_cancelled")
         return
 
@@ -127,4 +140,5 @@ async def on_tips_when(update: Update, context: Ctx, user: UserView) -> None:
     parsed = schedule_of(when, user.timezone)
     cfg = await c.schedules.set_system("tips", parsed.rule, paused=False)
     await c.users.set_pending(user.telegram_id, None)
+    await tokens.close(update, context, tokens.TIPS)
     await reply(update, context, "tips_schedule_saved", rule=cfg.rule)
