@@ -19,9 +19,11 @@ from pathlib import Path  # noqa: E402
 
 import typer  # noqa: E402
 
+from bot.cli_id import install as install_indonesian  # noqa: E402
 from bot.config import ConfigError, Settings, load_settings  # noqa: E402
 from bot.logs import setup_logging  # noqa: E402
 
+install_indonesian()  # click's and typer's own texts (help, errors) in Indonesian
 app = typer.Typer(
     help="opdbot: asisten Telegram untuk admin media sosial OPD.",
     no_args_is_help=True,
@@ -103,7 +105,9 @@ def sandbox(
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(
+    revision: str = typer.Argument("head", metavar="REVISI", help="Revisi tujuan."),
+) -> None:
     """Naikkan skema ke REVISION (bawaan: head)."""
     from bot.db import upgrade
 
@@ -113,7 +117,9 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str) -> None:
+def db_downgrade(
+    revision: str = typer.Argument(..., metavar="REVISI", help="Revisi tujuan, mis. base."),
+) -> None:
     """Turunkan skema ke REVISION (mis. base)."""
     from bot.db import downgrade
 
@@ -145,11 +151,11 @@ def kb_gaps(
     groups = asyncio.run(go())
     total = sum(g.count for g in groups)
     text = render("gaps", groups=groups, days=days, limit=len(groups) or 1, total=total)
-    typer.echo(html_to_plain(text))
+    typer.echo(html_to_plain(text, marks=False))
     if csv_path is not None:
         from bot.knowledge.service import QAService
 
-        csv_path.write_bytes(QAService.gaps_csv(groups))
+        csv_path.write_bytes(QAService.gaps_csv(groups, settings.tz))
         typer.echo(f"CSV: {csv_path}")
 
 

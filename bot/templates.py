@@ -8,12 +8,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from bot.numfmt import desimal, ribuan
+
 
 def _thousands(value: Any) -> str:
-    try:
-        return f"{int(value):,}".replace(",", ".")
-    except (TypeError, ValueError):
-        return str(value)
+    return ribuan(value)
 
 
 def _bar(fraction: float, width: int = 12) -> str:
@@ -41,6 +40,19 @@ def _duration(value: Any) -> str:
     return f"{hours // 24} hari"
 
 
+def _truncate_words(value: str | None, limit: int = 40) -> str:
+    """Cut at a word boundary, with "…" (a button label never ends in half a word)."""
+    if value is None:
+        return ""
+    value = " ".join(str(value).split())
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if " " in cut and not value[limit - 1].isspace():
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
 @lru_cache(maxsize=2)
 def environment(autoescape: bool = True) -> Environment:
     env = Environment(
@@ -57,6 +69,8 @@ def environment(autoescape: bool = True) -> Environment:
     env.filters["bar"] = _bar
     env.filters["potong"] = _truncate_chars
     env.filters["lama"] = _duration
+    env.filters["potong_kata"] = _truncate_words
+    env.filters["desimal"] = desimal
     return env
 
 

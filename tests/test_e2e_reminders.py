@@ -64,7 +64,10 @@ async def test_add_list_fire_pause_resume_delete(harness):
     resumed = await h.press(USER, message_id_of(listing), f"pg:r:{r.id}")
     assert "dijeda" not in resumed.text
     assert f"reminder:{r.id}" in await _jobs(h)
-    gone = await h.press(USER, message_id_of(listing), f"pg:d:{r.id}")
+    confirm = await h.press(USER, message_id_of(listing), f"pg:d:{r.id}")
+    assert "Hapus pengingat ini?" in confirm.text  # deleting asks first
+    assert f"reminder:{r.id}" in await _jobs(h)
+    gone = await h.press(USER, message_id_of(listing), f"pg:dy:{r.id}")
     assert "Belum ada pengingat" in gone.text
     assert f"reminder:{r.id}" not in await _jobs(h)
     # Someone else's (or tampered) reminder id: stale, nothing changes.

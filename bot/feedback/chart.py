@@ -8,6 +8,8 @@ import textwrap
 
 import matplotlib
 
+from bot.numfmt import desimal
+
 matplotlib.use("Agg")
 # Titles, topics and labels are user text: "$5 dan $10" must stay literal, never mathtext
 # (which would garble it, or fail on a stray backslash). Only this module draws charts.
@@ -73,7 +75,7 @@ def chart_png(summaries: list[Summary], *, dpi: int = 110) -> bytes:
             ax.text(
                 bar.get_width() + 0.05,
                 bar.get_y() + bar.get_height() / 2,
-                f"{mean:.2f} (n={n})",
+                f"{desimal(mean, 2)} (n={n})",
                 va="center",
                 fontsize=8 if n_sessions > 1 else 9,
             )
@@ -140,7 +142,7 @@ def chart_png(summaries: list[Summary], *, dpi: int = 110) -> bytes:
                     ax_nps.text(
                         start + width / 2,
                         y,
-                        f"{width:.0f}%",
+                        f"{desimal(width, 0)}%",
                         ha="center",
                         va="center",
                         fontsize=8,

@@ -107,8 +107,9 @@ def _parse_time(
 def _topics(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
-    out = [t.strip() for v in values for t in v.split(";")]
-    return [t for t in out if t] or None
+    from bot.feedback.templates import split_topics
+
+    return [t for v in values for t in split_topics(v)] or None
 
 
 def bot_username(settings: Settings, given: str | None) -> str | None:
@@ -137,6 +138,7 @@ def _fmt_local(dt: datetime | None, settings: Settings) -> str:
 
 STATUS_WORDS = {"open": "dibuka", "closed": "ditutup", "scheduled": "belum dibuka"}
 
+CODE_ARGUMENT = typer.Argument(..., metavar="KODE", help="Kode sesi, mis. ABC234.")
 BOT_OPTION = typer.Option(
     None, "--bot", help="Username bot (tanpa @); bawaan: ditanyakan ke Bot API dengan token."
 )
@@ -213,14 +215,14 @@ def list_sessions(limit: int = typer.Option(20, help="Jumlah sesi terbaru.")) ->
 
 
 @feedback_app.command("open")
-def open_session(code: str) -> None:
+def open_session(code: str = CODE_ARGUMENT) -> None:
     """Buka (atau buka kembali) sesi sekarang."""
     sv = _run(lambda core: core.feedback.open_session(code))
     typer.echo(f"Sesi {sv.code} dibuka.")
 
 
 @feedback_app.command("close")
-def close_session(code: str) -> None:
+def close_session(code: str = CODE_ARGUMENT) -> None:
     """Tutup sesi sekarang: peserta tidak bisa mengisi atau mengubah jawaban lagi."""
     sv = _run(lambda core: core.feedback.close_session(code))
     typer.echo(f"Sesi {sv.code} ditutup.")
@@ -228,7 +230,7 @@ def close_session(code: str) -> None:
 
 @feedback_app.command("qr")
 def qr(
-    code: str,
+    code: str = CODE_ARGUMENT,
     output: Path = typer.Option(None, "--output", "-o", help="Berkas PNG (bawaan: qr-KODE.png)."),
     bot: str = BOT_OPTION,
 ) -> None:
@@ -254,7 +256,7 @@ def qr(
 
 @feedback_app.command("export")
 def export(
-    code: str,
+    code: str = CODE_ARGUMENT,
     format: str = typer.Option("xlsx", "--format", "-f", help="xlsx atau csv."),
     output: Path = typer.Option(None, "--output", "-o", help="Berkas tujuan."),
 ) -> None:
@@ -274,11 +276,14 @@ def export(
 
 @feedback_app.command("report")
 def report(
-    codes: list[str] = typer.Argument(..., help="Satu kode, atau beberapa untuk perbandingan."),
+    codes: list[str] = typer.Argument(
+        ..., metavar="KODE", help="Satu kode, atau beberapa untuk perbandingan."
+    ),
     png: Path = typer.Option(None, "--png", help="Simpan grafik PNG ke berkas ini."),
 ) -> None:
     """Ringkasan angka (dan grafik PNG) satu sesi, atau perbandingan beberapa sesi."""
     from bot.feedback.report import chart_png, summarize
+    from bot.numfmt import desimal
 
     async def go(core):
         return [summarize(await core.feedback.report_data(c)) for c in codes]
@@ -289,14 +294,19 @@ def report(
         rate = sm.completion_rate
         typer.echo(
             f"Respons terkirim {sm.submitted} dari {sm.started} yang mulai mengisi"
-            + (f" ({rate:.0f}% selesai)" if rate is not None else "")
+            + (f" ({desimal(rate, 0)}% selesai)" if rate is not None else "")
         )
         for r in sm.ratings:
-            mean = f"{r.mean:.2f}" if r.mean is not None else "-"
-            dist = " ".join(f"{k}:{v}" for k, v in r.distribution.items())
-            typer.echo(f"  {r.label:<40} rata-rata {mean:>5} (n={r.n})  [{dist}]")
+            mean = desimal(r.mean, 2) if r.mean is not None else "-"
+            dist = ", ".join(
+                f"{v} memberi {k}" for k, v in sorted(r.distribution.items(), reverse=True) if v
+            )
+            typer.echo(
+                f"  {r.label:<40} rata-rata {mean:>5} dari {r.n} orang"
+                + (f" ({dist})" if dist else "")
+            )
         for st in sm.nps:
-            score = f"{st.score:+.1f}" if st.score is not None else "-"
+            score = desimal(st.score, 1, sign=True) if st.score is not None else "-"
             typer.echo(
                 f"  NPS {score} (n={st.n}; promotor {st.promoters}, pasif {st.passives}, "
                 f"detraktor {st.detractors})"
@@ -327,7 +337,9 @@ def purge(
 
 @feedback_app.command("organizer")
 def organizer(
-    target: str = typer.Argument(..., help="ID Telegram atau @username pengguna terdaftar."),
+    target: str = typer.Argument(
+        ..., metavar="PENGGUNA", help="ID Telegram atau @username pengguna terdaftar."
+    ),
     remove: bool = typer.Option(False, "--remove", help="Cabut peran penyelenggara."),
 ) -> None:
     """Jadikan pengguna penyelenggara pelatihan (atau cabut perannya)."""

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.dates.words import zone_label
 from bot.feedback.answers import display_answer, is_answered
 from bot.feedback.models import STATUS_SUBMITTED
 from bot.feedback.summary import ReportData, Summary, summarize
@@ -62,8 +63,10 @@ class _Sheet:
         self.ws.append(out)
 
 
-def raw_columns(session: SessionView) -> list[str]:
-    cols = ["No", "Status", "Mulai", "Dikirim", "Terakhir diubah"]
+def raw_columns(session: SessionView, tz: ZoneInfo | None = None) -> list[str]:
+    """Column titles; the times are local, so their titles name the zone (WIB / WITA / WIT)."""
+    z = f" ({zone_label(str(tz))})" if tz is not None else ""
+    cols = ["No", "Status", f"Mulai{z}", f"Dikirim{z}", f"Terakhir diubah{z}"]
     if not session.anonymous:
         cols += ["Nama", "OPD"]
     cols += [f"{i}. {q['short']}" for i, q in enumerate(session.questions, 1)]
@@ -141,8 +144,8 @@ def xlsx_bytes(data: ReportData, summary: Summary | None = None, *, tz: ZoneInfo
     put(["Materi", "; ".join(sv.topics)])
     put(["Kuesioner", sv.questionnaire.get("title", sv.template_id)])
     put(["Anonim", "ya" if sv.anonymous else "tidak"])
-    put(["Dibuka", _local(sv.opens_at, tz)])
-    put(["Ditutup", _local(sv.closes_at, tz)])
+    put([f"Dibuka ({zone_label(str(tz))})", _local(sv.opens_at, tz)])
+    put([f"Ditutup ({zone_label(str(tz))})", _local(sv.closes_at, tz)])
     put([])
     put(["Responden mulai mengisi", summary.started])
     put(["Respons terkirim", summary.submitted])
@@ -177,7 +180,7 @@ def xlsx_bytes(data: ReportData, summary: Summary | None = None, *, tz: ZoneInfo
             put([t])
 
     raw = wb.create_sheet("Jawaban")
-    cols = raw_columns(sv)
+    cols = raw_columns(sv, tz)
     for i in range(1, len(cols) + 1):
         raw.column_dimensions[get_column_letter(i)].width = 20 if i > 2 else 10
     raw.freeze_panes = "B2"
@@ -194,7 +197,7 @@ def csv_text(data: ReportData, *, tz: ZoneInfo) -> str:
     """The raw answers as CSV (one row per response, same columns as the "Jawaban" sheet)."""
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(raw_columns(data.session))
+    w.writerow(raw_columns(data.session, tz))
     for row in raw_rows(data, tz):
         w.writerow(
             [v.strftime("%Y-%m-%d %H:%M") if isinstance(v, datetime) else _csv_safe(v) for v in row]

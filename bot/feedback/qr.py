@@ -29,7 +29,7 @@ def qr_png(url: str, title: str, code: str) -> bytes:
     width = max(qr_img.width, 900)
     title_font, code_font, small_font = font(40, True), font(56, True), font(26)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    lines = _wrap(probe, title, title_font, width - 80)[:4]
+    lines = _wrap(probe, title, title_font, width - 80)
     line_h = 52
     top = 40 + line_h * len(lines) + 20
     height = top + qr_img.height + 235
@@ -57,17 +57,42 @@ def qr_png(url: str, title: str, code: str) -> bytes:
     return out.getvalue()
 
 
-def _wrap(draw, text: str, font, max_width: float) -> list[str]:
-    words = text.split()
+def _greedy(measure, words: list[str], max_width: float) -> list[str]:
     lines: list[str] = []
     current = ""
     for word in words:
         candidate = f"{current} {word}".strip()
-        if draw.textlength(candidate, font=font) <= max_width or not current:
+        if measure(candidate) <= max_width or not current:
             current = candidate
         else:
             lines.append(current)
             current = word
     if current:
         lines.append(current)
-    return lines or [""]
+    return lines
+
+
+def wrap_balanced(measure, text: str, max_width: float, max_lines: int = 4) -> list[str]:
+    """Title lines of about equal width (no orphan word alone on the last line): the
+    narrowest width that still needs no more lines than the greedy wrap."""
+    words = text.split()
+    if not words:
+        return [""]
+    lines = _greedy(measure, words, max_width)
+    if len(lines) > 1:
+        lo, hi = max(measure(w) for w in words), max_width
+        for _ in range(20):
+            mid = (lo + hi) / 2
+            if len(_greedy(measure, words, mid)) <= len(lines):
+                hi = mid
+            else:
+                lo = mid
+        lines = _greedy(measure, words, hi)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1].rstrip(" ,.;:") + "…"
+    return lines
+
+
+def _wrap(draw, text: str, font, max_width: float) -> list[str]:
+    return wrap_balanced(lambda t: draw.textlength(t, font=font), text, max_width)

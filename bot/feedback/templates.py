@@ -184,6 +184,13 @@ class SurveyTemplate(BaseModel):
         return self
 
 
+def split_topics(text: str) -> list[str]:
+    """Topics as organizers type them: one per line or separated by ";", with or without
+    list marks ("- Canva", "• Canva", "1. Canva", "2) Canva")."""
+    parts = re.split(r"[;\n]", text)
+    return [re.sub(r"^\s*(?:[-–•*]|\d{1,2}[.)])\s+", "", p).strip() for p in parts if p.strip()]
+
+
 def clean_topics(topics: list[str]) -> list[str]:
     """Trim topics, drop empty and repeated ones; raise ValueError on bad input."""
     out: list[str] = []

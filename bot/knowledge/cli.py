@@ -138,7 +138,9 @@ def answer_lines(kb: KnowledgeBase, questions: Iterable[str], as_json: bool) -> 
 @kb_app.command("search")
 def search(
     question: str | None = typer.Argument(
-        None, help="Pertanyaan; tanpa argumen, satu pertanyaan per baris dari stdin."
+        None,
+        metavar="PERTANYAAN",
+        help="Pertanyaan; tanpa argumen, satu pertanyaan per baris dari stdin.",
     ),
     as_json: bool = typer.Option(
         False, "--json", help="Satu objek JSON per baris: query, answered, hits."

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
+from bot.dates.words import ZONE_LABELS
 from bot.knowledge.learning import MarkView
 from bot.knowledge.models import QuestionLog
 
@@ -40,6 +43,11 @@ class GapGroup:
     ids: list[int] = field(default_factory=list)
 
 
+def has_words(text: str) -> bool:
+    """Whether a message holds words at all (two letters or digits), not just "????" or emoji."""
+    return len(re.findall(r"[^\W_]", text or "")) >= 2
+
+
 def gap_key(row: QuestionLog) -> str:
     return row.normalized or row.text.lower()
 
@@ -57,6 +65,8 @@ def group_gaps(rows: Sequence[QuestionLog], marks: Sequence[MarkView] = ()) -> l
     """Group the rows (oldest first), leaving out those a curator already decided on."""
     groups: list[tuple[str, GapGroup]] = []
     for r in rows:
+        if not has_words(r.text):
+            continue  # "????", emoji only: nothing a curator could write an entry for
         key = gap_key(r)
         if marks and _hidden(key, r.created_at, marks):
             continue
@@ -82,9 +92,12 @@ def group_gaps(rows: Sequence[QuestionLog], marks: Sequence[MarkView] = ()) -> l
     return out
 
 
-def gaps_csv(groups: Sequence[GapGroup]) -> bytes:
-    """The report as CSV (UTF-8 with BOM for Excel). Free text typed by users that a
-    spreadsheet would run as a formula (=, +, -, @, tab, CR) is prefixed with a quote."""
+def gaps_csv(groups: Sequence[GapGroup], tz: ZoneInfo | None = None) -> bytes:
+    """The report as CSV (UTF-8 with BOM for Excel), times in local time ``tz`` (the
+    reader's; UTC when not given). Free text typed by users that a spreadsheet would run as a
+    formula (=, +, -, @, tab, CR) is prefixed with a quote."""
+    zone = tz or ZoneInfo("UTC")
+    label = ZONE_LABELS.get(str(zone), str(zone))
 
     def cell(text: str) -> str:
         return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -97,7 +110,7 @@ def gaps_csv(groups: Sequence[GapGroup]) -> bytes:
             "jumlah",
             "belum_terjawab",
             "jempol_bawah",
-            "terakhir",
+            f"terakhir ({label})",
             "pertanyaan",
             "komentar",
         ]
@@ -109,7 +122,7 @@ def gaps_csv(groups: Sequence[GapGroup]) -> bytes:
                 g.count,
                 g.unanswered,
                 g.downvoted,
-                g.last_asked.isoformat(timespec="minutes"),
+                g.last_asked.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 cell(" | ".join(g.questions)),
                 cell(" | ".join(g.comments)),
             ]

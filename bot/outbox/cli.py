@@ -66,12 +66,14 @@ def _plain(template: str, **ctx) -> str:
     from bot.templates import render
     from bot.tghtml import html_to_plain
 
-    return html_to_plain(render(template, **ctx))
+    return html_to_plain(render(template, **ctx), marks=False)
 
 
 @broadcast_app.command(SEND_COMMAND)
 def send(
-    text: str = typer.Argument(..., help="Isi siaran (teks biasa, atau HTML Telegram)."),
+    text: str = typer.Argument(
+        ..., metavar="TEKS", help="Isi siaran (teks biasa, atau HTML Telegram)."
+    ),
     opd: list[str] = typer.Option(  # noqa: B006
         [], "--opd", help="Hanya ke pengguna OPD ini (slug; boleh diulang)."
     ),
@@ -125,7 +127,7 @@ def send(
 
 @broadcast_app.command("status")
 def status(
-    broadcast_id: int = typer.Argument(..., help="ID siaran."),
+    broadcast_id: int = typer.Argument(..., metavar="ID", help="ID siaran."),
     as_json: bool = typer.Option(False, "--json", help="Keluaran JSON satu baris."),
 ) -> None:
     """Laporan siaran: terkirim, memblokir bot, gagal, menunggu."""

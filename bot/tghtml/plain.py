@@ -16,15 +16,28 @@ def _wrap(inner: str, mark: str) -> str:
     return f"{lead}{mark}{core}{mark}{trail}"
 
 
-def _render_plain(nodes: list, in_pre: bool = False) -> str:
+def _render_plain(nodes: list, in_pre: bool = False, marks: bool = True) -> str:
     out: list[str] = []
     for node in nodes:
         if isinstance(node, str):
             out.append(node)
             continue
         tag, argument, children = node
-        inner = _render_plain(children, in_pre or tag == "pre")
-        if tag in ("b", "strong"):
+        inner = _render_plain(children, in_pre or tag == "pre", marks)
+        if not marks and tag in (
+            "b",
+            "strong",
+            "i",
+            "em",
+            "u",
+            "ins",
+            "s",
+            "strike",
+            "del",
+            "code",
+        ):
+            out.append(inner)
+        elif tag in ("b", "strong"):
             out.append(_wrap(inner, "*"))
         elif tag in ("i", "em"):
             out.append(_wrap(inner, "_"))
@@ -64,12 +77,13 @@ def _loose_unescape(text: str) -> str:
     return "".join(out)
 
 
-def html_to_plain(text: str) -> str:
+def html_to_plain(text: str, *, marks: bool = True) -> str:
     """Readable terminal text: tags stripped, entities unescaped, emphasis as plain marks.
 
     ``<b>`` becomes ``*x*``, ``<i>`` ``_x_``, ``<s>`` ``~x~``, ``<code>`` ```x```, links
     ``text (url)``, blockquote lines start with ``> ``; newlines are kept. Text that is not valid
     Telegram HTML is handled leniently (tags dropped, entities decoded) instead of raising.
+    ``marks=False`` (the command line): emphasis is dropped, the words stay as they are.
     """
     try:
         tokens = tokenize(text)
@@ -86,4 +100,4 @@ def html_to_plain(text: str) -> str:
             stack.append(children)
         else:
             stack.pop()
-    return _render_plain(root)
+    return _render_plain(root, marks=marks)

@@ -66,7 +66,7 @@ async def _session_list(context: Ctx, actor: Actor) -> tuple[str, list]:
                 btn(
                     "session",
                     code=it.session.code,
-                    title=it.session.title[:40],
+                    title=it.session.title,
                     status=it.session.status(),
                 ),
                 f"{O}:v:{it.session.code}",

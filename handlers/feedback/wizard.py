@@ -17,6 +17,7 @@ from bot.feedback.templates import (
     TemplateError,
     clean_topics,
     expand,
+    split_topics,
 )
 from bot.templates import render, render_plain
 from bot.transport import Button
@@ -243,7 +244,7 @@ async def on_wizard_text(update: Update, context: Ctx, user: UserView) -> None:
             draft[step] = value
     elif step == "topics":
         try:
-            topics = clean_topics(text.splitlines())
+            topics = clean_topics(split_topics(text))
         except ValueError:
             topics = None
         if not topics:

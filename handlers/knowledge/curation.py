@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from telegram import InputFile, Update
 
@@ -10,6 +10,7 @@ from handlers.common import (
     Ctx,
     admin_only,
     core,
+    current_user,
     reply,
 )
 from handlers.knowledge.questions import GAPS_SHOWN
@@ -30,10 +31,12 @@ async def cmd_celah(update: Update, context: Ctx) -> None:
         total=sum(g.count for g in groups),
     )
     if groups:
-        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        user = await current_user(update, context)
+        tz = user.tz if user is not None else core(context).settings.tz
+        stamp = datetime.now(tz).strftime("%Y%m%d")
         await context.bot.send_document(
             chat_id=update.effective_chat.id,  # type: ignore[union-attr]
-            document=InputFile(qa.gaps_csv(groups), filename=f"celah-{stamp}.csv"),
+            document=InputFile(qa.gaps_csv(groups, tz), filename=f"celah-{stamp}.csv"),
         )
 
 

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 
 from bot.accounts.service import UserView
 from bot.knowledge.entry import Entry
+from bot.knowledge.gaps import has_words
 from bot.knowledge.service import COMMENT_MAX, QUESTION_MAX
 from bot.labels import label
 from bot.templates import html
@@ -88,6 +89,9 @@ async def answer_question(update: Update, context: Ctx, user: UserView | None, t
         return
     if len(text) > QUESTION_MAX:
         await reply(update, context, "too_long", length=len(text), limit=QUESTION_MAX)
+        return
+    if not has_words(text):  # "????", an emoji: not a question, nothing to log or hand over
+        await reply(update, context, "no_words")
         return
     kind = qa.small_talk(text)
     if kind is not None:
@@ -196,12 +200,16 @@ async def on_kb_button(update: Update, context: Ctx) -> None:
                 COMMENT_PENDING,
                 {"log": int(args[0]), "at": datetime.now(UTC).isoformat()},
             )
+            rows = [[Button(label("skip"), callback_data=f"kb:s:{args[0]}")]]
+            if qa.handoff_enabled:  # the answer did not help: a person at Diskominfo may
+                rows.insert(0, [Button(label("ask_diskominfo"), callback_data=f"kb:h:{args[0]}")])
             await send(
                 context,
                 user.chat_id,
                 "vote_comment_prompt",
                 limit=COMMENT_MAX,
-                buttons=[[Button(label("skip"), callback_data=f"kb:s:{args[0]}")]],
+                handoff=qa.handoff_enabled,
+                buttons=rows,
             )
     elif action == "s" and len(args) == 1:
         if user is None or user.pending != COMMENT_PENDING:
@@ -211,6 +219,8 @@ async def on_kb_button(update: Update, context: Ctx) -> None:
         await answer(update, "cancelled")
         await edit(update, context, "vote_comment_saved")
     elif action == "h" and len(args) == 1 and _is_id(args[0]):
+        if user is not None and user.pending == COMMENT_PENDING:
+            await core(context).users.set_pending(user.telegram_id, None)  # no comment now
         await hand_off(update, context, user, int(args[0]))
     else:
         await stale(update, context)
