@@ -256,7 +256,7 @@ async def test_laporan_summary_chart_and_xlsx(harness):
     summary = await h.fake.wait_for("sendMessage", chat_id=ADMIN_ID, after=mark)
     text = _text(summary)
     assert "Respons terkirim: <b>2</b>" in text
-    assert "Penilaian keseluruhan: <b>4,00</b> (n=2)" in text
+    assert "Penilaian keseluruhan: <b>4,00</b> dari 2 orang (" in text
     assert "NPS +0" in text and "promotor 1" in text and "detraktor 1" in text
     assert "Saran dari 601 &amp; kawan" in text
     photo = await h.fake.wait_for("sendPhoto", chat_id=ADMIN_ID, after=mark)

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.callbacks import id_length_problem
+from bot.yaml_id import explain
 
 QuestionType = Literal["rating", "nps", "single", "multi", "text"]
 
@@ -281,9 +282,7 @@ def load_template_file(path: Path) -> SurveyTemplate:
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateError(f"tidak bisa dibaca: {exc}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (baris {mark.line + 1})" if mark is not None else ""
-        raise TemplateError(f"YAML tidak valid{where}") from None
+        raise TemplateError(explain(exc)) from None
     if not isinstance(data, dict):
         raise TemplateError("isi berkas harus berupa pemetaan YAML (key: value)")
     try:

@@ -16,6 +16,7 @@ import yaml
 
 from bot.knowledge.entry import Problem
 from bot.knowledge.tokens import KEEP_SINGLE, fold, tokenize
+from bot.yaml_id import explain
 
 LEXICON_FILE = "lexicon.yaml"
 
@@ -172,6 +173,8 @@ class Lexicon:
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            if isinstance(exc, yaml.YAMLError):
+                return cls(), [Problem(name, explain(exc))]
             return cls(), [Problem(name, f"YAML tidak valid: {_yaml_msg(exc)}")]
         return cls.from_data(data, name)
 

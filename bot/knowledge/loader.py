@@ -35,6 +35,7 @@ from bot.knowledge.render import BODY_LIMIT, MESSAGE_LIMIT, entry_message, rende
 from bot.knowledge.search import KnowledgeBase
 from bot.knowledge.semantic import get_embedder
 from bot.tghtml import validate_html, visible_length
+from bot.yaml_id import explain
 
 __all__ = [
     "KnowledgeBase",
@@ -85,12 +86,9 @@ def split_front_matter(text: str) -> tuple[str, str]:
 
 
 def _yaml_error(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if mark is not None:
-        # +1: humans count from 1, +1: the opening '---' line precedes the YAML
-        return f"YAML front matter tidak valid: {problem} (baris {mark.line + 2})"
-    return f"YAML front matter tidak valid: {problem}"
+    # the opening '---' line precedes the YAML of the front matter
+    text = explain(exc, line_offset=1)
+    return text.replace("YAML tidak valid", "YAML front matter tidak valid", 1)
 
 
 _FIELD_NAMES = "id, title, pillar, questions, tags, related, updated, order, sources"

@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.yaml_id import explain
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 Problem = tuple[str, str]
@@ -87,11 +89,7 @@ def _read_sections(
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    what = getattr(exc, "problem", None) or str(exc)
-    if mark is not None:
-        return f"YAML tidak valid di baris {mark.line + 1}, kolom {mark.column + 1}: {what}"
-    return f"YAML tidak valid: {what}"
+    return explain(exc)
 
 
 _ERROR_TEXT = {
