@@ -57,6 +57,9 @@ _EXPLAINED: list[tuple[str, str]] = [
     ),
 ]
 _COMPILED = [(re.compile(p), text) for p, text in _EXPLAINED]
+_ENGLISH = re.compile(
+    r"\b(found|expected|could|while|allowed|cannot|unexpected|unknown|undefined|not|the)\b"
+)
 
 
 def explain(exc: yaml.YAMLError, *, line_offset: int = 0) -> str:
@@ -66,6 +69,8 @@ def explain(exc: yaml.YAMLError, *, line_offset: int = 0) -> str:
     context = str(getattr(exc, "context", None) or "")
     raw = f"{problem} {context} {exc}"
     what = next((text for pat, text in _COMPILED if pat.search(raw)), None)
+    if what is None and problem and not _ENGLISH.search(problem):
+        what = problem  # already written in Indonesian by our own loader (e.g. a repeated key)
     if what is None:
         what = "susunan YAML tidak bisa dibaca; periksa indentasi, titik dua, dan tanda kutip"
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -103,3 +103,21 @@ def test_kb_gaps_prints_plain_text(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "Celah pengetahuan" in result.output
     assert not re.search(r"[*_`<]", result.output), result.output  # no markup of any kind
+
+
+def test_feedback_cli_reads_the_same_dates_as_chat(tmp_path, monkeypatch):
+    from datetime import datetime, timedelta
+
+    from bot.config import load_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.sqlite3")
+    tz = load_settings().tz
+    result = run(["feedback", "new", "--title", "Pelatihan CLI", "--closes", "besok jam 5 sore"])
+    assert result.exit_code == 0, result.output
+    tomorrow = (datetime.now(tz) + timedelta(days=1)).date()
+    assert f"ditutup: {tomorrow.isoformat()} 17:00" in result.output
+    asked = run(["feedback", "new", "--title", "Pelatihan CLI", "--closes", "besok"])
+    assert asked.exit_code != 0 and "jamnya belum ada" in asked.output
+    past = run(["feedback", "new", "--title", "Pelatihan CLI", "--closes", "2020-01-01 08:00"])
+    assert past.exit_code != 0 and "sudah lewat" in past.output
+    assert english_in(asked.output + past.output) == []
