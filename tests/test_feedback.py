@@ -525,7 +525,16 @@ async def test_xlsx_csv_and_chart(svc):
     assert all_rows[at + 1][1:6] == (5, 3, 1, 1, 40)
     raw = list(wb["Jawaban"].iter_rows(values_only=True))
     header = raw[0]
-    assert header[:7] == ("No", "Status", "Mulai", "Dikirim", "Terakhir diubah", "Nama", "OPD")
+    # local times, and the column titles say in which zone
+    assert header[:7] == (
+        "No",
+        "Status",
+        "Mulai (WIB)",
+        "Dikirim (WIB)",
+        "Terakhir diubah (WIB)",
+        "Nama",
+        "OPD",
+    )
     assert header[7] == "1. Relevansi dengan pekerjaan"
     assert len(raw) == 7  # 6 responses
     col = {h: i for i, h in enumerate(header)}
