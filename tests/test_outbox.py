@@ -342,7 +342,8 @@ def test_cli_broadcast_and_status(tmp_path, monkeypatch):
     assert res.exit_code == 0
     assert '"total": 3' in res.stdout and '"pending": 3' in res.stdout
     res = runner.invoke(broadcast_app, ["status", str(mid + 1)])
-    assert "Penerima: *5*" in res.stdout and "Menunggu: 5" in res.stdout
+    assert "Penerima: 5" in res.stdout and "Menunggu: 5" in res.stdout
+    assert "*" not in res.stdout  # plain text, no Telegram markup
     res = runner.invoke(broadcast_app, ["x", "--opd", "tidak-ada"])
     assert res.exit_code == 2 and "tidak-ada" in res.stderr
     res = runner.invoke(broadcast_app, ["status", "99"])
