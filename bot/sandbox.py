@@ -107,8 +107,6 @@ class TerminalChat:
             if not call.ok:
                 self.print(f"  [gagal {call.method}: {call.error}]")
                 continue
-            if to_helpdesk and call.method == "sendMessage":
-                self.last_handoff = int((call.result or {}).get("message_id", 0))
             self.render(call, helpdesk=to_helpdesk)
         return printed
 
@@ -136,7 +134,11 @@ class TerminalChat:
         for line in html_to_plain(str(text)).splitlines():
             self.print(f"   {line}")
         if helpdesk:
-            if call.method == "sendMessage":
+            # A new question card (not the bot's reply to something said in that chat) is
+            # what the tester answers after /helpdesk.
+            replying = p.get("reply_to_message_id") or p.get("reply_parameters")
+            if call.method == "sendMessage" and not replying:
+                self.last_handoff = int((call.result or {}).get("message_id", 0))
                 self.print("   (ketik /helpdesk lalu balasan Anda untuk menjawabnya)")
             self.print()
             return

@@ -117,6 +117,6 @@ async def test_helpdesk_side_and_logs_to_file(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "[chat helpdesk]" in out and "perpanjang SIM" in out
-    assert "Jawaban dari Diskominfo" in out and "Satpas Polres" in out
+    assert "\n   Silakan ke Satpas Polres" in out  # the answer reached the asker's chat
     assert "INFO" not in out and "WARNING" not in out  # log lines are not in the chat
     assert (tmp_path / "sandbox.log").exists()
