@@ -10,6 +10,8 @@ from __future__ import annotations
 
 #: Telegram's limit for InlineKeyboardButton.callback_data, in bytes (UTF-8).
 CALLBACK_DATA_MAX = 64
+#: The dialogue token at the end of a dialogue's buttons (handlers.tokens), in bytes.
+DIALOG_TAG_WIDTH = 8
 #: A database id (BigInteger) at its widest (19 digits).
 WIDEST_ROW_ID = str(2**63 - 1)
 
@@ -21,8 +23,9 @@ ID_FORMS: dict[str, tuple[str, ...]] = {
     "entry": ("kb:e:{}:" + WIDEST_ROW_ID, "mt:e:{}"),
     # the OPD list at registration and in /profil (opd:s:<slug>)
     "opd": ("opd:s:{}",),
-    # feedback questionnaires offered by the /sesi wizard (fbo:w:template:<id>)
-    "questionnaire": ("fbo:w:template:{}",),
+    # feedback questionnaires offered by the /sesi wizard (fbo:w:template:<id>), with the
+    # wizard's dialogue token at the end (handlers.tokens: "~" + kind letter + 6 characters)
+    "questionnaire": ("fbo:w:template:{}" + DIALOG_TAG_WIDTH * "~",),
 }
 # Not listed: ids that are database numbers (at most 19 digits, see WIDEST_ROW_ID), session
 # codes (6 characters), and closed sets such as pillars or the /darurat platforms (<= 12).
