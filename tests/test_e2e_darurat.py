@@ -96,11 +96,12 @@ async def test_darurat_flow_opens_an_urgent_ticket_and_survives_a_restart(desk):
     (t,) = await _tickets(h)
     assert t.steps == {"0": "done", "1": "blocked"}
     # the helpdesk card shows the progress
-    card = [
-        c
-        for c in h.fake.calls
-        if c.method == "editMessageText" and c.params.get("chat_id") == HELPDESK
-    ][-1]
+    # (the card edit follows the reporter's edit by one grant of the rate budget: wait for it)
+    card = await h.fake.wait_for(
+        "editMessageText",
+        chat_id=HELPDESK,
+        predicate=lambda c: "❌ 2." in c.params.get("text", ""),
+    )
     assert "✅ 1." in card.params["text"] and "❌ 2." in card.params["text"]
     # someone else cannot act on the reporter's ticket (tampered button data)
     other = await h.say(OTHER, "/start", first_name="Orang Lain")
