@@ -103,3 +103,19 @@ def test_module_entry_point(kb_dir: Path) -> None:
     assert proc.returncode == 0, proc.stderr.decode()
     row = json.loads(proc.stdout.decode().strip())
     assert row["query"] == "cara aktifin 2fa" and row["hits"][0]["id"] == "keamanan-2fa"
+
+
+def test_search_explain_prints_signals_weights_and_decision(kb_dir: Path) -> None:
+    from bot.knowledge.decision import load_decision
+
+    result = runner.invoke(kb_app, ["search", "--explain", "gmn cara pasang 2fa di ig"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "- keamanan-2fa: skor" in out
+    model = load_decision().semantic if "leksikal + semantik" in out else load_decision().lexical
+    for feature in model.features:
+        assert f"    {feature} " in out, feature
+    assert "bobot" in out and "keputusan: " in out
+    assert f"ambang p >= {model.threshold:.3f}" in out
+    refused = runner.invoke(kb_app, ["search", "--explain", "resep rendang padang"])
+    assert "keputusan: DITOLAK" in refused.stdout

@@ -43,3 +43,11 @@ def test_dependencies_have_lower_and_upper_bounds():
         if dep.startswith("tzdata"):
             continue  # time zone data: always take the newest
         assert ">=" in dep and "<" in dep.replace("<=", ""), dep
+
+
+def test_the_trained_answer_decision_is_shipped():
+    data = _pyproject()["tool"]["setuptools"]["package-data"]["bot"]
+    assert "knowledge/decision.json" in data
+    from bot.knowledge.decision import MODEL_FILE
+
+    assert MODEL_FILE.exists() and MODEL_FILE.parent.name == "knowledge"

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from bot.config import ConfigError, load_settings
+from bot.knowledge import semantic
 from bot.knowledge.entry import KnowledgeError
 from bot.knowledge.loader import REVIEW_DAYS, check_knowledge, load_knowledge, stale_entries
 from bot.knowledge.search import KnowledgeBase, SearchResult
@@ -32,6 +33,7 @@ def _knowledge_dir() -> Path:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+    semantic.configure(settings.vector_cache_dir)
     return settings.resolve_knowledge_dir()
 
 
@@ -145,10 +147,21 @@ def search(
     as_json: bool = typer.Option(
         False, "--json", help="Satu objek JSON per baris: query, answered, hits."
     ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Tampilkan sinyal, bobot model keputusan, dan keputusannya."
+    ),
 ) -> None:
     """Cari jawaban seperti bot: satu pertanyaan, atau satu per baris dari stdin."""
     kb = _load(_knowledge_dir())
     questions: Iterable[str] = [question] if question is not None else _stdin_lines()
+    if explain:
+        for q in questions:
+            if q.strip():
+                for line in kb.explain(q.strip()):
+                    typer.echo(line)
+                typer.echo("")
+                sys.stdout.flush()
+        return
     for line in answer_lines(kb, questions, as_json):
         typer.echo(line)
         sys.stdout.flush()

@@ -1,62 +1,32 @@
 """Searching the knowledge: :class:`KnowledgeBase`, its results and the answer/refuse decision.
 
-The score of an entry (from :class:`bot.knowledge.index.SearchIndex`) lies in 0..1 and is
-comparable across questions, so one fixed ``THRESHOLD`` decides whether the bot answers; below
-it, a clear lead over the runner-up (``MARGIN_RATIO``) backed by ``MARGIN_MIN_WORDS``
-non-generic words of the question is enough down to ``MARGIN_THRESHOLD`` (long messages full of
-context score low but still point at one entry).
-Two evidence rules refuse high scores built on too little: an answer resting on a single shared
-word needs that word to be a topic word of the entry, no unknown word in the question and
-``SINGLE_MATCH_THRESHOLD`` (more for longer questions; or ``SINGLE_MATCH_MARGIN_THRESHOLD``
-with a clear lead); an answer sharing no topic word needs ``NO_TOPIC_MIN_WORDS`` shared words.
-A third rule keeps the bot in its domain: a question with an administrative/IT word of the
-lexicon's ``kata_luar_ranah`` (wifi, pdf, bansos) and none of its ``kata_ranah`` anchors (akun,
-unggah, canva) is answered only on a very strong match (``SCOPE_*``).
-When the best two are within ``AMBIGUITY_MARGIN`` the result is ``ambiguous`` and the bot asks
-which one was meant.
+A question is scored against every entry by the lexical engine (:mod:`bot.knowledge.index`:
+normalisation, slang, stemming, typo repair, BM25F) and, when the embedding is available, by
+the cosine of its embedding with the entry's title, questions and passage
+(:mod:`bot.knowledge.semantic`). The entries are ranked by a blend of both
+(:mod:`bot.knowledge.blend`); whether to answer with the best one is a logistic regression over
+the signals (:mod:`bot.knowledge.decision`), trained on labelled questions by
+``bench/train_decision.py`` with its operating point chosen for precision. No hand-set
+threshold: the model's probability and cut-off decide, and :meth:`KnowledgeBase.explain` shows
+why. When the best two are likely enough together but neither alone (or both alone), the
+result is ``ambiguous`` (the bot asks which one was meant); on a refusal, ``close`` lists the
+hits close enough to be offered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from bot.knowledge.blend import Signals, features, rank
+from bot.knowledge.decision import Decision, load_decision
 from bot.knowledge.entry import PILLARS, Entry
-from bot.knowledge.index import GENERIC_MIN_DOCS, SearchIndex
+from bot.knowledge.index import SearchIndex
 from bot.knowledge.lexicon import Lexicon
-from bot.knowledge.normalize import Normalizer, QueryTerm
+from bot.knowledge.normalize import Normalizer
 from bot.knowledge.semantic import SemanticIndex, build_semantic
-
-# -- tuning --------------------------------------------------------------------------------------
-
-#: below this the bot does not answer
-THRESHOLD = 0.38
-#: an answer resting on a single word of the question needs at least this score
-SINGLE_MATCH_THRESHOLD = 0.55
-#: ... and this when the question has three words or more (only one of them shared)
-SINGLE_MATCH_LONG_THRESHOLD = 0.6
-#: ... or this, when the runner-up scores at most SINGLE_MATCH_MARGIN_RATIO of it
-SINGLE_MATCH_MARGIN_THRESHOLD = 0.4
-SINGLE_MATCH_MARGIN_RATIO = 0.6
-#: an answer none of whose title/tag words is in the question needs this many shared words
-NO_TOPIC_MIN_WORDS = 4
-#: below THRESHOLD, still answer when the score is at least MARGIN_THRESHOLD, the runner-up
-#: scores at most MARGIN_RATIO of it and MARGIN_MIN_WORDS non-generic words support it
-MARGIN_THRESHOLD = 0.26
-MARGIN_RATIO = 0.75
-MARGIN_MIN_WORDS = 2
-#: a question with an off-domain word (lexicon ``kata_luar_ranah``: wifi, pdf, bansos) and no
-#: domain anchor (``kata_ranah``: akun, unggah, canva) is answered only when at least
-#: SCOPE_MIN_WORDS other distinct, non-generic words of it are title/tag/question words of the
-#: best entry, SCOPE_MIN_TOPIC of them title/tag words, and the score is at least SCOPE_SCORE
-SCOPE_MIN_WORDS = 3
-SCOPE_MIN_TOPIC = 1
-SCOPE_SCORE = 0.75
-#: the best two closer than this (and both above AMBIGUITY_FLOOR) -> ask which one was meant
-AMBIGUITY_MARGIN = 0.04
-AMBIGUITY_FLOOR = 0.40
 
 
 @dataclass(frozen=True)
@@ -64,6 +34,8 @@ class Hit:
     id: str
     title: str
     score: float
+    #: the decision model's probability that this entry answers the question
+    p: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +45,13 @@ class SearchResult:
     hits: list[Hit]
     ambiguous: bool
     normalized: str
-    #: per-hit signals, for tuning and debugging (not part of the public contract)
+    #: per-hit features of the decision, for tuning and debugging (not the public contract)
     details: list[dict[str, float]] = field(default_factory=list, compare=False, repr=False)
+    #: the hits to offer as choices: when ambiguous the ones the decision would answer with,
+    #: on a refusal the topics close enough to help (none for a question far from every entry)
+    close: list[Hit] = field(default_factory=list, compare=False)
+    #: whether the embedding took part (False: lexical engine alone)
+    semantic: bool = field(default=False, compare=False)
 
     @property
     def best(self) -> Hit | None:
@@ -88,87 +65,6 @@ class SearchResult:
         }
 
 
-def in_scope(
-    index: SearchIndex, text: str, terms: Sequence[QueryTerm], doc: int, score: float
-) -> bool:
-    """Whether a question may be answered with entry ``doc`` of ``index`` as far as the
-    domain goes.
-
-    Staff also ask the bot about everything else at the office; "password wifi kantor",
-    "cek status bansos pake nik" or "ukuran file pdf" share one strong word with an entry
-    (wifi, bansos, file) and would be answered. A question carrying an off-domain word
-    needs positive evidence that it is about the agency's social media: a domain anchor,
-    or a very strong match on several other specific words of the entry.
-    """
-    if not index.off_domain:
-        return True
-    forms = index.normalizer.scope_forms(text)
-    if not forms & index.off_domain or forms & index.anchors:
-        return True
-    if score < SCOPE_SCORE:
-        return False
-    words = topic_words = 0
-    for qt in terms:
-        if qt.term in index.generic or qt.term in index.off_domain:
-            continue
-        post = index.postings.get(qt.term)
-        if post is None:
-            continue
-        docs, _, strength, topic, curated = post
-        i = int(np.searchsorted(docs, doc))
-        if i < docs.size and docs[i] == doc and curated[i]:
-            words += 1
-            topic_words += int(topic[i])
-    return words >= SCOPE_MIN_WORDS and topic_words >= SCOPE_MIN_TOPIC
-
-
-def accept(
-    top: float,
-    second: float,
-    sig: Mapping[str, float],
-    n_terms: int,
-    unknown: bool,
-    margin: bool = True,
-) -> bool:
-    """Whether the best hit (score ``top``, signals ``sig``) is good enough to answer.
-
-    ``second`` is the score of the runner-up, ``n_terms`` the number of terms of the question
-    and ``unknown`` whether one of them is a word the knowledge base never saw. ``margin``
-    False disables the margin rules (a collection too small for the runner-up and the generic
-    words to mean much).
-    """
-    if top < THRESHOLD:
-        # margin: a lower score is enough when the entry clearly beats every other one and
-        # several distinct, non-generic words of the question are its topic or question words
-        # (long messages full of context dilute the score, not the lead)
-        clear_lead = (
-            margin
-            and top >= MARGIN_THRESHOLD
-            and second <= top * MARGIN_RATIO
-            and sig["strong"] >= MARGIN_MIN_WORDS
-            and sig["topic"] >= 1
-        )
-        if not clear_lead:
-            return False
-    if sig["matched"] <= 1:
-        # thin evidence: a single word of the question found in the entry's title, tags or
-        # questions. Enough for "2fa" or "infografis yg bagus", not for "siapa bupati
-        # sekarang" (a word seen in passing), "ktp elektronik" (half the question unknown)
-        # or "install windows di laptop" (one word of three)
-        if sig["topic"] == 0 or unknown:
-            return False
-        need = SINGLE_MATCH_LONG_THRESHOLD if n_terms > 2 else SINGLE_MATCH_THRESHOLD
-        # ... unless that word singles the entry out: no other entry comes close
-        return top >= need or (
-            margin
-            and top >= SINGLE_MATCH_MARGIN_THRESHOLD
-            and second <= top * SINGLE_MATCH_MARGIN_RATIO
-        )
-    # none of the words is the entry's topic (title, tags): "cara bikin surat dinas" shares
-    # "surat" with a question about consent letters, which is not enough
-    return not (sig["topic"] == 0 and sig["matched"] < NO_TOPIC_MIN_WORDS)
-
-
 class KnowledgeBase:
     """The loaded knowledge: entries in display order, lookups and search. Immutable."""
 
@@ -178,6 +74,7 @@ class KnowledgeBase:
         lexicon: Lexicon | None = None,
         normalizer: Normalizer | None = None,
         semantic: SemanticIndex | None | bool = True,
+        decision: Decision | None = None,
     ) -> None:
         order = {slug: i for i, slug in enumerate(PILLARS)}
         self._entries = tuple(
@@ -201,6 +98,12 @@ class KnowledgeBase:
         if semantic is True:
             semantic = build_semantic(self._entries)
         self.semantic: SemanticIndex | None = semantic or None
+        self._decision = decision
+
+    @property
+    def decision(self) -> Decision:
+        """The answer decision: the one given, else the model shipped in the package."""
+        return self._decision or load_decision()
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -236,40 +139,58 @@ class KnowledgeBase:
     def normalize(self, text: str) -> str:
         return " ".join(qt.term for qt in self.index.analyze(text))
 
+    def signals(self, query: str, qvec: np.ndarray | None = None) -> Signals | None:
+        """Every entry's lexical score and cosines for ``query`` (``qvec``: its embedding, when
+        already known); None when the question has no searchable word (empty, punctuation,
+        pleasantries)."""
+        terms = self.index.analyze(query)
+        if not terms or not self.index.n_docs:
+            return None
+        n = self.index.n_docs
+        scores = self.index.score(terms)
+        lex = np.zeros(n)
+        if scores is not None:
+            lex[scores.docs] = scores.score
+        unknown = sum(qt.term not in self.index.idf and not qt.term.isdigit() for qt in terms)
+        forms = self.normalizer.scope_forms(query)
+        off = bool(forms & self.index.off_domain) and not forms & self.index.anchors
+        cos_q = cos_p = None
+        if self.semantic is not None:
+            if qvec is None:
+                qvec = self.semantic.embed_query(query)
+            cos_q, cos_p = self.semantic.scores(qvec)
+        return Signals(n, len(terms), unknown / len(terms), off, lex, scores, cos_q, cos_p)
+
     def search(self, query: str, limit: int = 3) -> SearchResult:
         """Best entries for a question; ``answered`` False when none is good enough."""
-        terms = self.index.analyze(query)
-        normalized = " ".join(qt.term for qt in terms)
-        scores = self.index.score(terms)
-        limit = max(1, limit)
+        normalized = self.normalize(query)
+        sig = self.signals(query)
+        if sig is None:
+            return SearchResult(query, False, [], False, normalized)
+        d = self.decision
+        model = d.model(sig.semantic)
+        order, score = rank(sig, d.blend, d.cos_floor, max(1, limit))
         hits: list[Hit] = []
         details: list[dict[str, float]] = []
-        hit_docs: list[int] = []
-        for i in scores.top(limit) if scores is not None else []:
-            sig = scores.detail(i)  # type: ignore[union-attr]
-            if sig["score"] <= 0:
-                continue
-            e = self._entries[int(scores.docs[i])]  # type: ignore[union-attr]
-            hits.append(Hit(e.id, e.title, round(sig["score"], 4)))
-            hit_docs.append(int(scores.docs[i]))  # type: ignore[union-attr]
-            details.append(sig)
-        unknown = any(qt.term not in self.index.idf and not qt.term.isdigit() for qt in terms)
-        answered = bool(hits) and accept(
-            hits[0].score,
-            hits[1].score if len(hits) > 1 else 0.0,
-            details[0],
-            n_terms=len(terms),
-            unknown=unknown,
-            margin=self.index.n_docs >= GENERIC_MIN_DOCS,
-        )
-        if answered:
-            answered = in_scope(self.index, query, terms, hit_docs[0], hits[0].score)
-        ambiguous = (
-            answered
-            and len(hits) > 1
-            and hits[1].score >= AMBIGUITY_FLOOR
-            and hits[0].score - hits[1].score < AMBIGUITY_MARGIN
-        )
+        for doc in order:
+            x = features(sig, doc)
+            p = model.probability(x)
+            e = self._entries[doc]
+            hits.append(Hit(e.id, e.title, round(float(score[doc]), 4), round(p, 4)))
+            details.append({**x, "p": p})
+        t, near = model.threshold, model.suggest
+        p1 = hits[0].p if hits else 0.0
+        p2 = hits[1].p if len(hits) > 1 else 0.0
+        # each p is the chance that this entry is the answer, so p1 + p2 is the chance that
+        # one of the best two is: likely enough, and neither alone, -> "which did you mean"
+        ambiguous = p1 >= t and p2 >= t or p1 < t <= p1 + p2 and p2 >= near
+        answered = p1 >= t or ambiguous
+        if ambiguous:
+            close = [h for h in hits if h.p >= near]
+        elif answered:
+            close = []
+        else:
+            close = [h for h in hits if h.p >= near]
         return SearchResult(
             query=query,
             answered=answered,
@@ -277,4 +198,40 @@ class KnowledgeBase:
             ambiguous=ambiguous,
             normalized=normalized,
             details=details,
+            close=close,
+            semantic=sig.semantic,
         )
+
+    def explain(self, query: str) -> list[str]:
+        """Readable lines: the signals of the best hits, the weights, the decision."""
+        r = self.search(query)
+        d = self.decision
+        model = d.model(r.semantic)
+        engine = "leksikal + semantik" if r.semantic else "leksikal saja (embedding tidak ada)"
+        lines = [
+            f"pertanyaan: {query}",
+            f"dinormalisasi: {r.normalized or '-'}",
+            f"mesin: {engine}",
+        ]
+        if r.semantic:
+            lines.append(
+                "peringkat = "
+                + " + ".join(f"{w:.2f}*{k}" for k, w in d.blend.items())
+                + f" (cosinus diskala dari {d.cos_floor:.2f})"
+            )
+        for h, x in zip(r.hits, r.details, strict=True):
+            contrib = model.contributions(x)
+            lines.append(f"- {h.id}: skor {h.score:.3f}, p {h.p:.3f}")
+            for f in model.features:
+                lines.append(f"    {f:11} {x[f]:8.3f}  bobot {contrib[f]:+7.3f}")
+            lines.append(f"    {'bias':11} {'':8}  bobot {model.bias:+7.3f}")
+        if r.answered:
+            verdict = "DIJAWAB" + (" (ragu: tanya pilihan)" if r.ambiguous else "")
+        else:
+            verdict = "DITOLAK"
+        close = ", ".join(h.id for h in r.close) or "-"
+        lines.append(
+            f"keputusan: {verdict}; ambang p >= {model.threshold:.3f}, "
+            f"topik dekat bila p >= {model.suggest:.3f} (ditawarkan: {close})"
+        )
+        return lines

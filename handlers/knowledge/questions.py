@@ -114,12 +114,16 @@ async def answer_question(update: Update, context: Ctx, user: UserView | None, t
             **entry_ctx(asked.entry),
         )
         return
-    hits = [h for h in asked.result.hits if qa.kb.get(h.id) is not None][:3]
+    result = asked.result
+    ambiguous = result.answered and result.ambiguous
+    # "which one did you mean": the entries the decision would answer with; on a refusal only
+    # the topics close enough to help (none for a question far from every entry)
+    hits = [h for h in result.close if qa.kb.get(h.id) is not None][:3]
     rows = [[Button(h.title, callback_data=f"kb:e:{h.id}:{log_id or 0}")] for h in hits]
     handoff = qa.handoff_enabled and user is not None
     if handoff:
         rows.append([Button(label("ask_diskominfo"), callback_data=f"kb:h:{log_id}")])
-    if asked.result.answered and asked.result.ambiguous and hits:
+    if ambiguous and hits:
         await reply(update, context, "answer_ambiguous", buttons=rows)
     else:
         await reply(
