@@ -53,7 +53,9 @@ class Core:
 
     async def load_content(self) -> None:
         """Load the files in the knowledge folder that the core depends on."""
-        await sync_opds(self.db, load_opds(self.knowledge_dir))
+        opds = load_opds(self.knowledge_dir)
+        await sync_opds(self.db, opds)
+        self.users.default_timezone, self.users.region = opds.timezone, opds.region
         await self.qa.load()
         self.schedules.reload_content()
         self.tickets.load_checklists(self.knowledge_dir)

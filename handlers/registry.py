@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.feedback.codes import DEEPLINK_PREFIX
 from handlers import dialogue, fallback, tokens
-from handlers.accounts import help, onboarding, privacy, profile
+from handlers.accounts import help, onboarding, opd_match, privacy, profile
 from handlers.accounts.onboarding import register_start_payload
 from handlers.common import stale
 from handlers.dialogue import register_pending, set_default_text_handler
@@ -57,7 +57,8 @@ def register_handlers(app: Application) -> None:
     add(CallbackQueryHandler(onboarding.on_opd_button, pattern=r"^opd:"))
     add(CallbackQueryHandler(profile.on_profile_button, pattern=r"^prof:"))
     add(CallbackQueryHandler(privacy.on_delete_button, pattern=r"^del:"))
-    register_pending("opd_other", onboarding.on_opd_other_text)
+    register_pending(opd_match.PENDING_OTHER, opd_match.on_opd_typed)
+    register_pending(opd_match.PENDING_PICK, opd_match.on_opd_typed)
     register_pending("name", profile.on_name_text)
 
     # -- knowledge: questions and answers, /materi, the helpdesk handoff, curation

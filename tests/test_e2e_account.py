@@ -86,6 +86,11 @@ async def test_other_opd_free_text_is_escaped(harness):
     reply = await h.say(USER, "<b>Dinas</b> & <script>alert(1)</script>")
     assert "&lt;b&gt;Dinas&lt;/b&gt; &amp; &lt;script&gt;" in reply.params["text"]
     assert "<script>" not in reply.params["text"]
+    # not in the list: pick a parent, or keep it as typed
+    parents = await h.press(USER, message_id_of(reply), "opd:u", method="editMessageText")
+    assert "&lt;script&gt;" in parents.params["text"]
+    saved = await h.press(USER, message_id_of(parents), "opd:pn", method="editMessageText")
+    assert "&lt;script&gt;" in saved.params["text"] and "<script>" not in saved.params["text"]
     user = await h.core.users.get(USER)
     assert user.opd_name == "<b>Dinas</b> & <script>alert(1)</script>"
 
@@ -265,7 +270,8 @@ async def test_edited_messages_are_not_new_answers(harness):
     h.fake.edit_message(USER, first["message"]["message_id"], "Puskesmas Kediri I")
     await h.fake.wait_idle()
     assert [c for c in h.fake.calls[mark:] if c.method == "sendMessage"] == []
-    assert (await h.core.users.get(USER)).opd_name == "Puskesmas Kediri"
+    user = await h.core.users.get(USER)
+    assert user.pending_data == {"unit": "Puskesmas Kediri"}
 
 
 async def test_pressing_the_same_page_twice_is_not_an_error(harness):

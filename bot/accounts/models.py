@@ -28,6 +28,8 @@ class Opd(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str | None] = mapped_column(String(32))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    aliases: Mapped[list | None] = mapped_column(JSON)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("opds.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -63,6 +65,9 @@ class User(Base):
 
     @property
     def opd_label(self) -> str | None:
+        """The OPD's name; a unit typed by the user under a listed OPD shows both."""
+        if self.opd is not None and self.opd_other:
+            return f"{self.opd_other} ({self.opd.name})"
         if self.opd is not None:
             return self.opd.name
         return self.opd_other

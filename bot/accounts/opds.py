@@ -15,7 +15,26 @@ from bot.config import check_timezone
 from bot.db import Database
 
 OPD_FILE = "opd.yaml"
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+EXAMPLES_DIR = "opd-examples"  # other regencies' lists, checked by `opdbot kb check` too
+# Slugs travel in callback_data ("opd:ps:<slug>", 64 bytes at most), so keep them short.
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+KINDS = (
+    "setda",
+    "sekretariat",
+    "inspektorat",
+    "bagian",
+    "dinas",
+    "badan",
+    "satuan",
+    "rsud",
+    "kecamatan",
+    "kelurahan",
+    "desa",
+    "puskesmas",
+    "sekolah",
+    "uptd",
+    "lainnya",
+)
 
 
 class OpdItem(BaseModel):
@@ -25,6 +44,23 @@ class OpdItem(BaseModel):
     name: str
     kind: str | None = None
     timezone: str | None = None
+    aliases: list[str] = []
+    parent: str | None = None  # slug of the OPD a unit (UPTD, puskesmas, sekolah) belongs to
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str | None) -> str | None:
+        if v is not None and v not in KINDS:
+            raise ValueError(f"kind '{v}' tidak dikenal (pilihan: {', '.join(KINDS)})")
+        return v
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, v: list[str]) -> list[str]:
+        out = [" ".join(a.split()) for a in v]
+        if any(not a or len(a) > 100 for a in out):
+            raise ValueError("alias harus diisi, maksimal 100 karakter")
+        return out
 
     @field_validator("slug")
     @classmethod
@@ -73,6 +109,15 @@ class OpdList(BaseModel):
             seen.add(o.slug)
         if not self.opds:
             raise ValueError("daftar OPD kosong")
+        names: dict[str, str] = {}
+        for o in self.opds:
+            for n in [o.name, *o.aliases]:
+                key = " ".join(n.casefold().split())
+                if key in names and names[key] != o.slug:
+                    raise ValueError(f"nama/alias '{n}' dipakai {names[key]} dan {o.slug}")
+                names[key] = o.slug
+            if o.parent is not None and (o.parent not in seen or o.parent == o.slug):
+                raise ValueError(f"{o.slug}: parent '{o.parent}' tidak ada di daftar")
         return self
 
 
@@ -80,8 +125,8 @@ class OpdFileError(Exception):
     pass
 
 
-def load_opds(knowledge_dir: Path) -> OpdList:
-    path = Path(knowledge_dir) / OPD_FILE
+def load_opds(knowledge_dir: Path, name: str = OPD_FILE) -> OpdList:
+    path = Path(knowledge_dir) / name
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return OpdList.model_validate(data)
@@ -96,13 +141,24 @@ def load_opds(knowledge_dir: Path) -> OpdList:
         raise OpdFileError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}") from None
 
 
+def load_opd_file(path: Path) -> OpdList:
+    return load_opds(path.parent, path.name)
+
+
 def check_opds(knowledge_dir: Path) -> list[tuple[str, str]]:
-    try:
-        load_opds(knowledge_dir)
-    except OpdFileError as exc:
-        file, _, problem = str(exc).partition(": ")
-        return [(file, problem)]
-    return []
+    """Problems of the deployment's list and of every example list in ``opd-examples/``."""
+    out: list[tuple[str, str]] = []
+    paths = [
+        Path(knowledge_dir) / OPD_FILE,
+        *sorted((Path(knowledge_dir) / EXAMPLES_DIR).glob("*.yaml")),
+    ]
+    for path in paths:
+        try:
+            load_opd_file(path)
+        except OpdFileError as exc:
+            file, _, problem = str(exc).partition(": ")
+            out.append((file, problem))
+    return out
 
 
 async def sync_opds(db: Database, opds: OpdList) -> int:
@@ -113,7 +169,14 @@ async def sync_opds(db: Database, opds: OpdList) -> int:
             tz = item.timezone or opds.timezone
             row = existing.get(item.slug)
             if row is None:
-                s.add(Opd(slug=item.slug, name=item.name, kind=item.kind, timezone=tz))
+                row = Opd(slug=item.slug, name=item.name, kind=item.kind, timezone=tz)
+                s.add(row)
+                existing[item.slug] = row
             else:
                 row.name, row.kind, row.timezone = item.name, item.kind, tz
+            row.aliases = list(item.aliases) or None
+        await s.flush()
+        for item in opds.opds:
+            parent = existing.get(item.parent) if item.parent else None
+            existing[item.slug].parent_id = parent.id if parent else None
         return len(set(existing) | {o.slug for o in opds.opds})

@@ -53,6 +53,13 @@ class OpdView:
     slug: str
     name: str
     timezone: str | None
+    kind: str | None = None
+    aliases: tuple[str, ...] = ()
+    parent_id: int | None = None
+
+
+def _opd_view(o: Opd) -> OpdView:
+    return OpdView(o.id, o.slug, o.name, o.timezone, o.kind, tuple(o.aliases or ()), o.parent_id)
 
 
 def clean_text(value: str | None, limit: int) -> str | None:
@@ -67,10 +74,19 @@ class UserService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        # The deployment's zone and region (from the OPD list): every user gets this zone
+        # unless their OPD has its own or they chose another in /profil.
+        self.default_timezone: str | None = None
+        self.region: str | None = None
 
     # -- views -------------------------------------------------------------------------------
     def _view(self, u: User) -> UserView:
-        tz = u.timezone or (u.opd.timezone if u.opd else None) or self.settings.timezone
+        tz = (
+            u.timezone
+            or (u.opd.timezone if u.opd else None)
+            or self.default_timezone
+            or self.settings.timezone
+        )
         role = ROLE_ADMIN if u.telegram_id in self.settings.admin_ids else u.role
         return UserView(
             id=u.id,
@@ -180,12 +196,12 @@ class UserService:
     async def list_opds(self) -> list[OpdView]:
         async with self.db.session() as s:
             rows = (await s.scalars(select(Opd).order_by(Opd.id))).all()
-            return [OpdView(o.id, o.slug, o.name, o.timezone) for o in rows]
+            return [_opd_view(o) for o in rows]
 
     async def get_opd(self, slug: str) -> OpdView | None:
         async with self.db.session() as s:
             o = await s.scalar(select(Opd).where(Opd.slug == slug))
-            return OpdView(o.id, o.slug, o.name, o.timezone) if o else None
+            return _opd_view(o) if o else None
 
     async def set_opd(self, telegram_id: int, slug: str) -> UserView | None:
         """Set the user's OPD from the list; None when the slug or user is unknown."""
@@ -207,6 +223,21 @@ class UserService:
             if u is None:
                 return None
             u.opd_id, u.opd, u.opd_other = None, None, text
+            await s.flush()
+            return self._view(u)
+
+    async def set_unit(self, telegram_id: int, parent_slug: str, unit: str) -> UserView | None:
+        """A unit the list does not name (a UPTD, puskesmas, school) under a listed OPD:
+        broadcasts to that OPD reach it and it takes the OPD's zone."""
+        unit = clean_text(unit, OPD_OTHER_MAX)
+        if not unit:
+            return None
+        async with self.db.session() as s:
+            u = await self._get_row(s, telegram_id)
+            opd = await s.scalar(select(Opd).where(Opd.slug == parent_slug))
+            if u is None or opd is None:
+                return None
+            u.opd_id, u.opd, u.opd_other = opd.id, opd, unit
             await s.flush()
             return self._view(u)
 

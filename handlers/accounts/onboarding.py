@@ -12,6 +12,7 @@ from telegram import Update
 from bot.accounts.service import OPD_OTHER_MAX, UserView
 from bot.labels import label
 from bot.transport import Button
+from handlers.accounts import opd_match
 from handlers.commands import set_admin_commands
 from handlers.common import (
     Ctx,
@@ -83,6 +84,10 @@ async def opd_keyboard(context: Ctx, page: int) -> tuple[list[list[Button]], int
 
 
 async def send_opd_question(update: Update, context: Ctx, *, page: int, as_edit: bool) -> None:
+    """The OPD picker; while it shows, a typed text is taken as the OPD's name."""
+    tg = update.effective_user
+    if tg is not None:
+        await core(context).users.set_pending(tg.id, "opd_pick")
     rows, page, pages = await opd_keyboard(context, page)
     if as_edit:
         await edit(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
@@ -106,15 +111,34 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         if updated is None:
             await stale(update, context)
             return
+        await users.set_pending(user.telegram_id, None)
         await users.accept_privacy(user.telegram_id)
         await answer(update, "saved")
-        await edit(update, context, "opd_saved", opd=updated.opd_name)
+        await finish_opd(update, context, updated, as_edit=True)
     elif action == "o" and len(parts) == 1:
         await users.set_pending(user.telegram_id, "opd_other")
         await answer(update)
         await edit(update, context, "opd_other_prompt", limit=OPD_OTHER_MAX)
+    elif action == "u" and len(parts) == 1:
+        await opd_match.parent_page(update, context, user, 0)
+    elif action == "pp" and len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
+        await opd_match.parent_page(update, context, user, int(parts[1]))
+    elif action == "ps" and len(parts) == 2:
+        await opd_match.choose_parent(update, context, user, parts[1])
+    elif action == "pn" and len(parts) == 1:
+        await opd_match.choose_parent(update, context, user, None)
     else:
         await stale(update, context)
+
+
+async def finish_opd(update: Update, context: Ctx, user: UserView, *, as_edit: bool) -> None:
+    """The OPD is saved: say which, and the time zone that now applies."""
+    await core(context).users.accept_privacy(user.telegram_id)
+    kwargs = dict(opd=user.opd_name, tz=TZ_LABELS.get(user.timezone, user.timezone))
+    if as_edit:
+        await edit(update, context, "opd_saved", **kwargs)
+    else:
+        await reply(update, context, "opd_saved", **kwargs)
 
 
 async def short_text(update: Update, context: Ctx, *, limit: int, prompt: str, **ctx) -> str | None:
@@ -128,14 +152,3 @@ async def short_text(update: Update, context: Ctx, *, limit: int, prompt: str, *
         await reply(update, context, "too_long", length=len(text), limit=limit)
         return None
     return text
-
-
-async def on_opd_other_text(update: Update, context: Ctx, user: UserView) -> None:
-    users = core(context).users
-    text = await short_text(update, context, limit=OPD_OTHER_MAX, prompt="opd_other_prompt")
-    if text is None:
-        return
-    updated = await users.set_opd_other(user.telegram_id, text)
-    await users.set_pending(user.telegram_id, None)
-    await users.accept_privacy(user.telegram_id)
-    await reply(update, context, "opd_saved", opd=updated.opd_name)

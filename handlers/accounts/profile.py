@@ -51,7 +51,8 @@ async def cmd_profile(update: Update, context: Ctx) -> None:
         [
             Button(label("change_name"), callback_data="prof:name"),
             Button(label("change_opd"), callback_data="prof:opd"),
-        ]
+        ],
+        [Button(label("change_tz"), callback_data="prof:tz")],
     ]
     token = await tokens.token_for(update, context, tokens.PROFILE, new=True)
     buttons = tokens.tag_rows(buttons, tokens.PROFILE, token)
@@ -70,7 +71,13 @@ async def cmd_profile(update: Update, context: Ctx) -> None:
 async def on_profile_button(update: Update, context: Ctx) -> None:
     parts = callback_parts(update, "prof")
     user = await current_user(update, context)
-    if parts is None or user is None or len(parts) != 1 or not is_private(update):
+    if parts is None or user is None or len(parts) > 2 or not is_private(update):
+        await stale(update, context)
+        return
+    if parts[0] == "tz":
+        await _timezone(update, context, user, parts[1] if len(parts) == 2 else None)
+        return
+    if len(parts) != 1:
         await stale(update, context)
         return
     await tokens.close(update, context, tokens.PROFILE)  # this screen is replaced
@@ -83,6 +90,44 @@ async def on_profile_button(update: Update, context: Ctx) -> None:
         await send_opd_question(update, context, page=0, as_edit=True)
     else:
         await stale(update, context)
+
+
+ZONES = {"wib": "Asia/Jakarta", "wita": "Asia/Makassar", "wit": "Asia/Jayapura"}
+
+
+async def _timezone(update: Update, context: Ctx, user: UserView, choice: str | None) -> None:
+    """prof:tz shows the zones; prof:tz:<wib|wita|wit|auto> saves one (auto: the OPD's or the
+    deployment's zone)."""
+    users = core(context).users
+    if choice is None:
+        rows = [
+            [Button(name.upper(), callback_data=f"prof:tz:{name}") for name in ZONES],
+            [Button(label("tz_auto"), callback_data="prof:tz:auto")],
+        ]
+        await answer(update)
+        await edit(
+            update,
+            context,
+            "profile_ask_tz",
+            buttons=rows,
+            current=TZ_LABELS.get(user.timezone, user.timezone),
+        )
+        return
+    if choice != "auto" and choice not in ZONES:
+        await stale(update, context)
+        return
+    updated = await users.set_timezone(user.telegram_id, ZONES.get(choice))
+    if updated is None:
+        await stale(update, context)
+        return
+    await answer(update, "saved")
+    await edit(
+        update,
+        context,
+        "profile_tz_saved",
+        tz=TZ_LABELS.get(updated.timezone, updated.timezone),
+        auto=choice == "auto",
+    )
 
 
 async def on_name_text(update: Update, context: Ctx, user: UserView) -> None:

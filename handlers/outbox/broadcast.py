@@ -114,6 +114,24 @@ async def act_toggle(update, context, user, mid, opd_id, page):
     await opd_page(update, context, mid, page, sorted(chosen))
 
 
+async def act_kind(update, context, user, mid, kind_index):
+    """All OPDs of one kind in one tap (a second tap removes them again)."""
+    from bot.accounts.opds import KINDS
+
+    p = await _draft(update, context, user, mid)
+    if p is None or kind_index >= len(KINDS):
+        if p is not None:
+            await stale(update, context)
+        return
+    kind = KINDS[kind_index]
+    slugs = {o.slug for o in await core(context).users.list_opds() if o.kind == kind}
+    chosen = set(p.audience_opds)
+    chosen = chosen - slugs if slugs <= chosen else chosen | slugs
+    await core(context).outbox.set_audience(mid, sorted(chosen))
+    await ack(update)
+    await opd_page(update, context, mid, 0, sorted(chosen))
+
+
 async def act_done(update, context, user, mid):
     p = await _draft(update, context, user, mid)
     if p is None:
@@ -332,6 +350,7 @@ _ACTIONS = {
     ("all", 1): act_all,
     ("opd", 2): act_opd,
     ("t", 3): act_toggle,
+    ("k", 2): act_kind,
     ("done", 1): act_done,
     ("aud", 1): act_change_audience,
     ("go", 1): act_go,

@@ -7,6 +7,7 @@ import re
 
 from telegram import Message, Update
 
+from bot.accounts.opds import KINDS
 from bot.accounts.service import UserView
 from bot.outbox.labels import olabel
 from bot.transport import Button
@@ -22,6 +23,19 @@ from handlers.common import (
 )
 
 PREFIX = "bc"
+# Kinds of the OPD list an admin may pick as a whole in the audience picker.
+KIND_GROUPS = {
+    "dinas": "dinas",
+    "badan": "badan",
+    "bagian": "bagian Setda",
+    "kecamatan": "kecamatan",
+    "kelurahan": "kelurahan",
+    "desa": "desa",
+    "puskesmas": "puskesmas",
+    "sekolah": "sekolah",
+    "rsud": "RSUD",
+    "uptd": "UPTD",
+}
 PENDING_COMPOSE = "bc_compose"
 PENDING_WHEN = "bc_when"
 OPD_PAGE = 8
@@ -139,6 +153,23 @@ async def opd_page(update: Update, context: Ctx, mid: int, page: int, chosen: li
     pages = max(1, math.ceil(len(opds) / OPD_PAGE))
     page = min(max(page, 0), pages - 1)
     rows: list[list[Button]] = []
+    if page == 0:  # a whole kind in one tap: every kecamatan, every puskesmas, ...
+        kinds: dict[str, list[str]] = {}
+        for o in opds:
+            if o.kind in KIND_GROUPS:
+                kinds.setdefault(o.kind, []).append(o.slug)
+        row: list[Button] = []
+        for kind, slugs in kinds.items():
+            if len(slugs) < 2:
+                continue
+            on = all(sl in chosen for sl in slugs)
+            key = "bc_kind_on" if on else "bc_kind_off"
+            row.append(button(key, f"k:{mid}:{KINDS.index(kind)}", name=KIND_GROUPS[kind]))
+            if len(row) == 2:
+                rows.append(row)
+                row = []
+        if row:
+            rows.append(row)
     for o in opds[page * OPD_PAGE : (page + 1) * OPD_PAGE]:
         key = "bc_opd_on" if o.slug in chosen else "bc_opd_off"
         rows.append([button(key, f"t:{mid}:{o.id}:{page}", name=o.name, n=counts.get(o.slug, 0))])
