@@ -124,9 +124,16 @@ async def test_default_questionnaire_every_step(harness):
     assert answers["paling_bermanfaat"] == ("t3", None)
     assert answers["saran"] == (None, "Tambah waktu praktik <b>Canva</b>")
     assert len(answers) == 14
+    # a participant who came by QR is asked for their OPD, and may skip it
+    ask = await h.fake.wait_for(
+        "sendMessage", chat_id=P1, predicate=lambda c: "OPD mana" in c.params["text"]
+    )
+    assert ("Lewati", "opd:k") in buttons_of(ask)
+    skipped = await h.press(P1, message_id_of(ask), "opd:k", method="editMessageText")
+    assert "/profil" in _text(skipped)
     # the survey dialogue is over: free text is a knowledge question again
     user = await h.core.users.get(P1)
-    assert user.pending is None
+    assert user.pending is None and not user.has_opd
     # an old button after submitting changes nothing
     stale = await _press(h, P1, q, f"fb:a:{code}:3:1")
     assert "Periksa jawaban" in _text(stale)

@@ -66,33 +66,42 @@ async def cmd_start(update: Update, context: Ctx) -> None:
 
 
 # -- the OPD question --------------------------------------------------------------------------
-async def opd_keyboard(context: Ctx, page: int) -> tuple[list[list[Button]], int, int]:
+async def opd_keyboard(
+    context: Ctx, page: int, skippable: bool = False
+) -> tuple[list[list[Button]], int, int]:
     opds = await core(context).users.list_opds()
     pages = max(1, math.ceil(len(opds) / OPD_PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     chunk = opds[page * OPD_PAGE_SIZE : (page + 1) * OPD_PAGE_SIZE]
     rows = [[Button(o.name, callback_data=f"opd:s:{o.slug}")] for o in chunk]
     nav = []
+    k = ":k" if skippable else ""
     if page > 0:
-        nav.append(Button(label("prev"), callback_data=f"opd:p:{page - 1}"))
+        nav.append(Button(label("prev"), callback_data=f"opd:p:{page - 1}{k}"))
     if page < pages - 1:
-        nav.append(Button(label("next"), callback_data=f"opd:p:{page + 1}"))
+        nav.append(Button(label("next"), callback_data=f"opd:p:{page + 1}{k}"))
     if nav:
         rows.append(nav)
     rows.append([Button(label("other"), callback_data="opd:o")])
+    if skippable:
+        rows.append([Button(label("skip"), callback_data="opd:k")])
     return rows, page, pages
 
 
-async def send_opd_question(update: Update, context: Ctx, *, page: int, as_edit: bool) -> None:
-    """The OPD picker; while it shows, a typed text is taken as the OPD's name."""
+async def send_opd_question(
+    update: Update, context: Ctx, *, page: int, as_edit: bool, skippable: bool = False
+) -> None:
+    """The OPD picker; while it shows, a typed text is taken as the OPD's name. Participants
+    who came by a QR code may skip it (``skippable``)."""
     tg = update.effective_user
     if tg is not None:
         await core(context).users.set_pending(tg.id, "opd_pick")
-    rows, page, pages = await opd_keyboard(context, page)
+    rows, page, pages = await opd_keyboard(context, page, skippable)
+    kwargs = dict(buttons=rows, page=page, pages=pages, skippable=skippable)
     if as_edit:
-        await edit(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+        await edit(update, context, "ask_opd", **kwargs)
     else:
-        await reply(update, context, "ask_opd", buttons=rows, page=page, pages=pages)
+        await reply(update, context, "ask_opd", **kwargs)
 
 
 async def on_opd_button(update: Update, context: Ctx) -> None:
@@ -103,9 +112,22 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         return
     users = core(context).users
     action = parts[0]
-    if action == "p" and len(parts) == 2 and parts[1].isascii() and parts[1].isdigit():
+    if (
+        action == "p"
+        and len(parts) in (2, 3)
+        and parts[1].isascii()
+        and parts[1].isdigit()
+        and parts[2:] in ([], ["k"])
+    ):
         await answer(update)
-        await send_opd_question(update, context, page=int(parts[1]), as_edit=True)
+        await send_opd_question(
+            update, context, page=int(parts[1]), as_edit=True, skippable=parts[2:] == ["k"]
+        )
+    elif action == "k" and len(parts) == 1:
+        if user.pending in ("opd_pick", "opd_other", "opd_unit"):
+            await users.set_pending(user.telegram_id, None)
+        await answer(update, "cancelled")
+        await edit(update, context, "opd_skipped")
     elif action == "s" and len(parts) == 2:
         updated = await users.set_opd(user.telegram_id, parts[1])
         if updated is None:

@@ -254,7 +254,13 @@ async def on_participant_button(update: Update, context: Ctx) -> None:
     await q.answer()
     text, rows = step_view(step, tz=chat_tz(context))
     await safe_edit(update, context, text, rows)
-    await _remember(context, tid, step, await users.get(tid))
+    user = await users.get(tid)
+    await _remember(context, tid, step, user)
+    if action == "x" and step.kind == "done" and user is not None and not user.has_opd:
+        # A participant who came by QR: which OPD (skippable), so reports can group by OPD.
+        from handlers.accounts.onboarding import send_opd_question
+
+        await send_opd_question(update, context, page=0, as_edit=False, skippable=True)
 
 
 async def on_answer_text(update: Update, context: Ctx, user: UserView) -> None:
