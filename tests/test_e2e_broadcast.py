@@ -189,6 +189,7 @@ async def test_cancel_a_running_broadcast(harness):
 async def test_schedule_a_broadcast_then_it_starts_on_time_or_is_cancelled(harness):
     h = harness
     await _admin(h)
+    await h.core.users.set_timezone(ADMIN_ID, "Asia/Jakarta")  # chose WIB in /profil
     people = await _people(h, 3, start=7301)
     audience, mid = await _compose(h, "Terjadwal untuk besok")
     summary = await _preview_all(h, audience, mid)

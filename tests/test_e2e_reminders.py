@@ -35,7 +35,7 @@ async def _jobs(h) -> list[str]:
 
 async def test_add_list_fire_pause_resume_delete(harness):
     h = harness
-    uid, chat = await _user(h)
+    uid, chat = await _user(h, tz="Asia/Jakarta")  # chose WIB (Tabanan's own zone is WITA)
     empty = await h.say(USER, "/pengingat")
     assert "Belum ada pengingat" in empty.text
     ask = await h.press(USER, message_id_of(empty), "pg:add")
