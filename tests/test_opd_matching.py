@@ -106,7 +106,8 @@ async def test_typing_an_alias_on_the_picker_offers_the_opd(harness):
 
 async def test_a_unit_is_kept_under_its_parent_and_reached_by_its_broadcasts(harness):
     h = harness
-    await _start(h)
+    q = await _start(h)
+    await h.press(USER, message_id_of(q), "opd:o", method="editMessageText")
     offer = await h.say(USER, "UPTD Puskesmas Kediri I")
     assert "belum ada di daftar" in offer.params["text"]
     parents = await h.press(USER, message_id_of(offer), "opd:u", method="editMessageText")
@@ -133,6 +134,9 @@ async def test_a_question_typed_on_the_picker_is_answered(harness):
     ans = await h.say(USER, "gimana cara bikin caption yang menarik untuk instagram dinas?")
     assert "caption" in ans.params["text"].lower()
     assert (await h.core.users.get(USER)).pending is None
+    await _start(h)
+    refused = await h.say(USER, "harga cabai hari ini berapa")
+    assert "belum punya jawaban" in refused.params["text"]
 
 
 async def test_users_without_an_opd_get_the_deployment_zone_and_can_choose_another(harness):

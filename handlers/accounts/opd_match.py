@@ -1,7 +1,8 @@
 """A typed OPD name: matched to the list (aliases, then fuzzy) with a confirm button, or kept
 as a unit under the OPD the user picks, so broadcasts to that OPD reach it and its zone applies.
 
-Dialogue states: ``opd_pick`` (the OPD question is showing; a typed text is an OPD name),
+Dialogue states: ``opd_pick`` (the OPD question is showing; a typed text that names a listed OPD
+is taken as the answer, anything else is a question as usual),
 ``opd_other`` (after "✏️ Lainnya"), ``opd_unit`` (the typed unit waits for its parent).
 Buttons: ``opd:u`` (not in the list: pick the parent), ``opd:pp:<page>``, ``opd:ps:<slug>``
 (the parent), ``opd:pn`` (no parent: keep the name as typed).
@@ -23,12 +24,6 @@ PENDING_PICK = "opd_pick"
 PENDING_OTHER = "opd_other"
 PENDING_UNIT = "opd_unit"
 PARENT_PAGE = 8
-QUESTION_WORDS = {"cara", "bagaimana", "gimana", "gmn", "bgmn", "apa", "kenapa", "mengapa"}
-
-
-def _looks_like_question(text: str) -> bool:
-    words = text.casefold().split()
-    return "?" in text or len(words) > 7 or bool(words and words[0] in QUESTION_WORDS)
 
 
 async def on_opd_typed(update: Update, context: Ctx, user: UserView) -> None:
@@ -43,9 +38,10 @@ async def on_opd_typed(update: Update, context: Ctx, user: UserView) -> None:
     found = match_opd(
         text, [(o.slug, o.name, list(o.aliases)) for o in opds], region=c.users.region
     )
-    exact = bool(found) and found[0].exact
-    if not exact and user.pending == PENDING_PICK and _looks_like_question(text):
-        # Not an OPD at all: the user asked a question instead of answering; answer it.
+    strong = bool(found) and (found[0].exact or found[0].score >= SURE)
+    if user.pending == PENDING_PICK and not strong:
+        # Typed at the picker but not an OPD we know: most likely a question ("harga cabai
+        # berapa"), so it is answered as one; units not in the list go through "Lainnya".
         from handlers import dialogue
 
         await c.users.set_pending(user.telegram_id, None)
