@@ -256,7 +256,8 @@ async def on_participant_button(update: Update, context: Ctx) -> None:
     await safe_edit(update, context, text, rows)
     user = await users.get(tid)
     await _remember(context, tid, step, user)
-    if action == "x" and step.kind == "done" and user is not None and not user.has_opd:
+    first = action == "x" and step.kind == "done" and not step.submitted
+    if first and user is not None and not user.has_opd:
         # A participant who came by QR: which OPD (skippable), so reports can group by OPD.
         from handlers.accounts.onboarding import send_opd_question
 
