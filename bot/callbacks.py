@@ -21,8 +21,9 @@ ID_FORMS: dict[str, tuple[str, ...]] = {
     # knowledge entries: an answer's "see also" and the choices for an ambiguous question
     # (kb:e:<entry>:<question log id>), /materi (mt:e:<entry>), a tip's "read more" (kb:e:..:0)
     "entry": ("kb:e:{}:" + WIDEST_ROW_ID, "mt:e:{}"),
-    # the OPD list at registration and in /profil (opd:s:<slug>)
-    "opd": ("opd:s:{}",),
+    # the OPD list at registration and in /profil (opd:s:<slug>), the parent of a typed unit
+    # (opd:ps:<slug>)
+    "opd": ("opd:s:{}", "opd:ps:{}"),
     # feedback questionnaires offered by the /sesi wizard (fbo:w:template:<id>), with the
     # wizard's dialogue token at the end (handlers.tokens: "~" + kind letter + 6 characters)
     "questionnaire": ("fbo:w:template:{}" + DIALOG_TAG_WIDTH * "~",),

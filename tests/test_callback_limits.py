@@ -179,7 +179,7 @@ class Walker:
 
 def test_id_limits_follow_from_the_longest_prefix():
     assert max_id_bytes("entry") == CALLBACK_DATA_MAX - len("kb:e::" + WIDEST_ROW_ID)
-    assert max_id_bytes("opd") == CALLBACK_DATA_MAX - len("opd:s:")
+    assert max_id_bytes("opd") == CALLBACK_DATA_MAX - len("opd:ps:")
     # the wizard's buttons end with its dialogue token (handlers.tokens)
     assert max_id_bytes("questionnaire") == CALLBACK_DATA_MAX - len("fbo:w:template:") - 8
     for kind, forms in ID_FORMS.items():

@@ -62,7 +62,7 @@ def test_list_problems_are_reported(tmp_path):
         "kind": [{"slug": "x", "name": "X", "kind": "kantor"}],
         "parent": [*base, {"slug": "pkm-a", "name": "Puskesmas A", "parent": "tidak-ada"}],
         "dipakai": [*base, {"slug": "dikes", "name": "Dikes", "aliases": ["dinas kesehatan"]}],
-        "slug": [{"slug": "s" * 41, "name": "Terlalu panjang"}],
+        "slug": [{"slug": "s" * 60, "name": "Terlalu panjang"}],
     }
     for word, opds in cases.items():
         root = tmp_path / word

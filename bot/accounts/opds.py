@@ -16,8 +16,8 @@ from bot.db import Database
 
 OPD_FILE = "opd.yaml"
 EXAMPLES_DIR = "opd-examples"  # other regencies' lists, checked by `opdbot kb check` too
-# Slugs travel in callback_data ("opd:ps:<slug>", 64 bytes at most), so keep them short.
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+# Slugs travel in callback_data: bot.callbacks limits their length (kb check says so).
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 KINDS = (
     "setda",
     "sekretariat",
