@@ -165,3 +165,30 @@ async def test_remind_those_who_have_not_confirmed_and_export(h):
         first = await s.scalar(select(func.min(BroadcastConfirmation.confirmed_at)))
     local = first.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Makassar")).replace(tzinfo=None)
     assert min(r[4] for r in confirmed).replace(microsecond=0) == local.replace(microsecond=0)
+
+
+async def test_an_open_view_updates_live_as_recipients_confirm(h):
+    people = await _people(h, 4, 7401, "dinas-sosial")
+    mid = await _confirmation_broadcast(h)
+    await _wait_sent(h, mid, 5)
+    view = await h.say(ADMIN_ID, f"/konfirmasi {mid}")
+    assert "<b>0</b> dari 5" in view.text
+    mark = h.fake.mark()
+    for chat in people[:3]:  # a burst: the view is updated once it settles, not per press
+        msg = [c for c in h.fake.calls_of("sendMessage", chat) if c.ok][0]
+        h.fake.press_button(chat, message_id_of(msg), f"cf:{mid}")
+    live = await h.fake.wait_for(
+        "editMessageText",
+        chat_id=ADMIN_ID,
+        after=mark,
+        predicate=lambda c: "<b>3</b> dari 5" in c.text,
+        timeout=20,
+    )
+    assert int(live.params["message_id"]) == message_id_of(view)
+    assert "3/4 · Dinas Sosial" in live.text
+    edits = [
+        c
+        for c in h.fake.calls[mark:]
+        if c.method == "editMessageText" and "Konfirmasi siaran" in c.text
+    ]
+    assert len(edits) <= 2

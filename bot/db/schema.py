@@ -11,13 +11,14 @@ from bot.knowledge.models import (
     LearnedPhrasing,
     QuestionLog,
 )
-from bot.outbox.models import BroadcastConfirmation, Delivery, OutboxMessage
+from bot.outbox.models import BroadcastConfirmation, ConfirmView, Delivery, OutboxMessage
 from bot.schedules.models import CalendarSent, Schedule, TipProgress
 from bot.tickets.models import Ticket, TicketMessage
 
 __all__ = [
     "Base",
     "BroadcastConfirmation",
+    "ConfirmView",
     "CalendarSent",
     "Delivery",
     "DraftEntry",

@@ -29,6 +29,7 @@ from bot.outbox.models import (
     MSG_DRAFT,
     MSG_RUNNING,
     BroadcastConfirmation,
+    ConfirmView,
     Delivery,
     OutboxMessage,
 )
@@ -179,6 +180,29 @@ class ConfirmService:
             reminders=reminders,
             last_reminder_at=last,
         )
+
+    async def set_view(self, message_id: int, chat_id: int, view_message_id: int) -> None:
+        """Remember where the admin looks at this broadcast's confirmations (the latest view
+        wins), so new confirmations update that message."""
+        async with self.db.session() as s:
+            row = await s.get(ConfirmView, message_id)
+            if row is None:
+                s.add(
+                    ConfirmView(
+                        message_id=message_id,
+                        chat_id=chat_id,
+                        view_message_id=view_message_id,
+                        updated_at=self.clock(),
+                    )
+                )
+            else:
+                row.chat_id, row.view_message_id = chat_id, view_message_id
+                row.updated_at = self.clock()
+
+    async def view(self, message_id: int) -> tuple[int, int] | None:
+        async with self.db.session() as s:
+            row = await s.get(ConfirmView, message_id)
+            return None if row is None else (row.chat_id, row.view_message_id)
 
     async def recent(self, limit: int = 5) -> list[ConfirmReport]:
         """The latest broadcasts that ask for confirmation, newest first."""

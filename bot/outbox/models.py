@@ -147,3 +147,17 @@ class BroadcastConfirmation(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     chat_id: Mapped[int] = mapped_column(BigInteger)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConfirmView(Base):
+    """Where an admin last opened a broadcast's confirmation view, so new confirmations
+    update it in place (live)."""
+
+    __tablename__ = "broadcast_confirm_views"
+
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    view_message_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

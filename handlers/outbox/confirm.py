@@ -3,10 +3,11 @@ the admins' /konfirmasi view (per OPD, refresh, remind those who have not confir
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
 from bot.outbox.confirm import PREFIX, confirm_button
 from bot.outbox.labels import olabel
@@ -16,14 +17,17 @@ from handlers.common import (
     admin_only,
     callback_parts,
     core,
-    edit,
     keyboard,
     reply,
     send,
+    send_html,
     stale,
 )
 
+log = logging.getLogger(__name__)
+
 ADMIN = "cfa"  # cfa:v:<id> (view / refresh) | cfa:r:<id> (remind) | cfa:x:<id> (XLSX)
+LIVE_DELAY = 2.0  # seconds between live updates of an open confirmation view
 
 
 # -- recipients --------------------------------------------------------------------------------
@@ -39,6 +43,8 @@ async def on_confirm_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
         return
     await q.answer(text=olabel("cf_thanks" if result == "new" else "cf_again"))
+    if result == "new":
+        schedule_refresh(context, mid)
     done = Button(olabel("cf_done"), callback_data=confirm_button(mid).callback_data)
     try:
         await context.bot.edit_message_reply_markup(
@@ -56,15 +62,13 @@ def _after(context: Ctx) -> timedelta:
     return timedelta(hours=core(context).settings.confirm_remind_hours)
 
 
-async def _view(update: Update, context: Ctx, mid: int, *, as_edit: bool) -> None:
+async def _render(context: Ctx, mid: int) -> tuple[str, list[list[Button]]] | None:
+    from bot.templates import render
+
     c = core(context)
     report = await c.confirm.report(mid)
     if report is None:
-        if update.callback_query is not None:
-            await stale(update, context)
-        else:
-            await reply(update, context, "confirm_missing", id=mid)
-        return
+        return None
     rows = [[Button(olabel("cf_refresh"), callback_data=f"{ADMIN}:v:{mid}")]]
     can_remind = c.confirm.can_remind(report, _after(context))
     if can_remind:
@@ -78,16 +82,74 @@ async def _view(update: Update, context: Ctx, mid: int, *, as_edit: bool) -> Non
         )
     if report.recipients:
         rows.append([Button(olabel("cf_export"), callback_data=f"{ADMIN}:x:{mid}")])
-    kwargs = dict(
-        buttons=rows,
-        r=report,
-        can_remind=can_remind,
-        hours=c.settings.confirm_remind_hours,
+    text = render(
+        "confirm_report", r=report, can_remind=can_remind, hours=c.settings.confirm_remind_hours
     )
-    if as_edit:
-        await edit(update, context, "confirm_report", **kwargs)
+    return text, rows
+
+
+async def _view(update: Update, context: Ctx, mid: int, *, as_edit: bool) -> None:
+    c = core(context)
+    rendered = await _render(context, mid)
+    if rendered is None:
+        if update.callback_query is not None:
+            await stale(update, context)
+        else:
+            await reply(update, context, "confirm_missing", id=mid)
+        return
+    text, rows = rendered
+    q = update.callback_query
+    if as_edit and q is not None and q.message is not None:
+        try:
+            await context.bot.edit_message_text(
+                chat_id=q.message.chat.id,
+                message_id=q.message.message_id,
+                text=text,
+                reply_markup=keyboard(rows),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        chat_id, view_id = q.message.chat.id, q.message.message_id
     else:
-        await reply(update, context, "confirm_report", **kwargs)
+        chat = update.effective_chat
+        assert chat is not None
+        sent = await send_html(context, chat.id, text, buttons=rows)
+        chat_id, view_id = chat.id, sent.message_id
+    await c.confirm.set_view(mid, chat_id, view_id)  # new confirmations update this view
+
+
+async def _refresh_view(context: Ctx) -> None:
+    """A job shortly after new confirmations: bring the admin's open view up to date."""
+    job = context.job
+    mid = job.data if job is not None else None
+    if not isinstance(mid, int):
+        return
+    c = core(context)
+    where = await c.confirm.view(mid)
+    rendered = await _render(context, mid)
+    if where is None or rendered is None:
+        return
+    text, rows = rendered
+    try:
+        await context.bot.edit_message_text(
+            chat_id=where[0], message_id=where[1], text=text, reply_markup=keyboard(rows)
+        )
+    except TelegramError as exc:
+        if "not modified" not in str(exc).lower():
+            log.info("confirmation view of broadcast %s not updated: %s", mid, exc)
+
+
+def schedule_refresh(context: Ctx, mid: int) -> None:
+    """Live, but throttled: at most one update of a view every LIVE_DELAY seconds, and the
+    last confirmation of a burst is always shown."""
+    jq = context.job_queue
+    if jq is None:
+        return
+    name = f"cfview:{mid}"
+    if jq.get_jobs_by_name(name):
+        return
+    jq.run_once(_refresh_view, when=LIVE_DELAY, data=mid, name=name)
 
 
 @admin_only
