@@ -183,3 +183,17 @@ async def test_siaran_audience_takes_a_whole_kind_in_one_tap(harness):
     assert ("⬜ Semua kecamatan", kec) in buttons_of(again)
     assert (await h.core.outbox.get(mid)).audience_opds == []
     await h.core.users.set_pending(ADMIN_ID, None)
+
+
+async def test_changing_the_opd_from_profil_has_no_onboarding_hint(harness):
+    h = harness
+    q = await _start(h)
+    first = await h.press(USER, message_id_of(q), "opd:s:dinkes", method="editMessageText")
+    assert "Sekarang coba tanyakan" in first.params["text"]
+    prof = await h.say(USER, "/profil")
+    data = next(d for t, d in buttons_of(prof) if d.startswith("prof:opd"))
+    picker = await h.press(USER, message_id_of(prof), data, method="editMessageText")
+    slug_button = next(d for t, d in buttons_of(picker) if d == "opd:s:setwan")
+    saved = await h.press(USER, message_id_of(picker), slug_button, method="editMessageText")
+    assert "Sekretariat DPRD" in saved.params["text"]
+    assert "Sekarang coba tanyakan" not in saved.params["text"]

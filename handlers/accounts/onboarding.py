@@ -136,7 +136,7 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         await users.set_pending(user.telegram_id, None)
         await users.accept_privacy(user.telegram_id)
         await answer(update, "saved")
-        await finish_opd(update, context, updated, as_edit=True)
+        await finish_opd(update, context, updated, as_edit=True, first=not user.has_opd)
     elif action == "o" and len(parts) == 1:
         await users.set_pending(user.telegram_id, "opd_other")
         await answer(update)
@@ -153,10 +153,13 @@ async def on_opd_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
 
 
-async def finish_opd(update: Update, context: Ctx, user: UserView, *, as_edit: bool) -> None:
-    """The OPD is saved: say which, and the time zone that now applies."""
+async def finish_opd(
+    update: Update, context: Ctx, user: UserView, *, as_edit: bool, first: bool = True
+) -> None:
+    """The OPD is saved: say which and the time zone that now applies; at registration
+    (``first``) also how to start, not when an OPD is changed later from /profil."""
     await core(context).users.accept_privacy(user.telegram_id)
-    kwargs = dict(opd=user.opd_name, tz=TZ_LABELS.get(user.timezone, user.timezone))
+    kwargs = dict(opd=user.opd_name, tz=TZ_LABELS.get(user.timezone, user.timezone), first=first)
     if as_edit:
         await edit(update, context, "opd_saved", **kwargs)
     else:

@@ -111,4 +111,4 @@ async def choose_parent(update: Update, context: Ctx, user: UserView, slug: str 
         return
     await c.users.set_pending(user.telegram_id, None)
     await answer(update, "saved")
-    await finish_opd(update, context, updated, as_edit=True)
+    await finish_opd(update, context, updated, as_edit=True, first=not user.has_opd)
