@@ -95,7 +95,8 @@ async def run_rss(seconds: float, questions: list[str]) -> tuple[float, float, i
             [str(opdbot), "run"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=None
         )
         try:
-            await fake.wait_for("getUpdates", timeout=120)
+            await fake.wait_for("deleteWebhook", timeout=120)  # polling starts next
+            await asyncio.sleep(1.0)
             replies = 0
             for i, q in enumerate(questions):
                 mark = fake.mark()
