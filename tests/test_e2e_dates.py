@@ -49,6 +49,7 @@ async def test_a_passed_day_is_asked_about_and_ya_takes_next_year(harness):
 async def test_siaran_kamis_jam_7_pagi_wita(harness):
     h = harness
     await _admin(h)
+    await h.core.users.set_timezone(ADMIN_ID, "Asia/Jakarta")  # chose WIB (Tabanan is WITA)
     await _people(h, 2, start=7351)
     audience, mid = await _compose(h, "Rapat hari Kamis")
     summary = await _preview_all(h, audience, mid)
@@ -64,6 +65,8 @@ async def test_siaran_kamis_jam_7_pagi_wita(harness):
 
 async def test_sesi_closing_besok_jam_5_sore(harness):
     h = harness
+    await h.core.users.register(ADMIN_ID, ADMIN_ID, "Dewi")
+    await h.core.users.set_timezone(ADMIN_ID, "Asia/Jakarta")  # chose WIB (Tabanan is WITA)
     listing = await h.say(ADMIN_ID, "/sesi")
     await h.press(ADMIN_ID, message_id_of(listing), "fbo:n:-")
     await h.say(ADMIN_ID, "Pelatihan Canva")
