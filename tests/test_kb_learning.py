@@ -172,11 +172,107 @@ async def test_pick_and_thumbs_up_make_a_candidate_a_curator_accepts(db, kdir) -
     assert await qa.curation.next_candidate() is None
     assert await _top(qa, SIM) == "bantuan-pakai-bot"
     # a 👎 after a pick withdraws the candidate
-    log2 = (await qa.ask(user, "menu bot di mana ya kak")).log_id
+    log2 = (await qa.ask(user, "kamu bisa bantu apa aja")).log_id
     await qa.chose(log2, user, "bantuan-pakai-bot")
     assert (await qa.curation.next_candidate()) is not None
     await qa.vote(log2, user, -1)
     assert await qa.curation.next_candidate() is None
+
+
+async def test_attach_acts_on_the_whole_group(db, kdir) -> None:
+    qa = await _qa(db, kdir)
+    first = await _unanswered(qa, SIM)
+    await _unanswered(qa, "cara perpanjang SIM keliling online")
+    await _unanswered(qa, "cara perpanjang sim keliling")  # asked twice: one phrasing
+    (group,) = await qa.gaps()
+    assert group.count == 3 and len(group.questions) == 2
+    done = await qa.curation.attach(first, "bantuan-pakai-bot", curator=1)
+    assert done.status == "ok"
+    assert done.added == (SIM, "cara perpanjang SIM keliling online")
+    accepted = await qa.learning.listing("accepted")
+    assert [p.text for p in accepted] == list(done.added)
+    assert await qa.learning.revision() == 1  # one change, one bump
+    assert await qa.gaps() == []
+    assert await _top(qa, "perpanjang sim keliling online") == "bantuan-pakai-bot"
+
+
+async def test_attach_leaves_out_questions_another_entry_owns(db, kdir) -> None:
+    qa = await _qa(db, kdir)
+    async with db.session() as s:  # a group: one question is another entry's word for word
+        rows = [
+            QuestionLog(text="password manager aman gak", answered=False),
+            QuestionLog(text="password manager aman gak buat tim humas", answered=False),
+        ]
+        s.add_all(rows)
+        await s.flush()
+        first = rows[0].id
+    done = await qa.curation.attach(first, "keamanan-2fa", curator=1)
+    assert done.status == "ok" and done.other.id == "keamanan-kata-sandi"
+    assert done.added == ("password manager aman gak buat tim humas",)
+
+
+async def test_entry_refs_and_typed_search(db, kdir) -> None:
+    from bot.knowledge.curation import entry_ref
+
+    qa = await _qa(db, kdir)
+    cur = qa.curation
+    refs = {entry_ref(e.id) for e in qa.kb.entries}
+    assert len(refs) == len(qa.kb.entries)
+    assert all(r.isdigit() and len(r) <= 8 for r in refs)
+    assert entry_ref("keamanan-2fa") == entry_ref("keamanan-2fa")  # stable across processes
+    assert cur.resolve(entry_ref("konten-caption")).id == "konten-caption"
+    assert cur.resolve("123") is None or cur.resolve("123").id in qa.kb
+    # typed: the exact id, a part of ids or titles, else the search
+    assert [e.id for e in cur.find(" Keamanan-2FA ")] == ["keamanan-2fa"]
+    assert {e.id for e in cur.find("kata sandi")} == {"keamanan-kata-sandi"}
+    assert {e.id for e in cur.find("keamanan")} == {
+        "keamanan-2fa",
+        "keamanan-kata-sandi",
+        "keamanan-akun-diretas",
+    }
+    assert cur.find("ukuran reels instagram")[0].id == "desain-ukuran-konten"
+    assert cur.find("   ") == []
+
+
+async def test_thumbs_up_after_an_answer_is_a_candidate(db, kdir) -> None:
+    qa = await _qa(db, kdir)
+    from bot.accounts.service import UserService
+    from bot.config import load_settings
+
+    users = UserService(db, load_settings(database_url=db.url, _env_file=None))
+    user, _ = await users.register(78, 78, "Made", None, None)
+    asked = await qa.ask(user, "langkah nyalain 2fa buat akun instagram dinas")
+    assert asked.entry is not None and asked.entry.id == "keamanan-2fa"
+    assert await qa.vote(asked.log_id, user, 1)
+    cand = await qa.curation.next_candidate()
+    assert cand is not None and cand.entry.id == "keamanan-2fa"
+    assert cand.phrasing.source == "thumbs" and cand.phrasing.votes == 1
+    # a question the entry has word for word teaches nothing
+    known = await qa.ask(user, "gimana cara pasang 2fa di instagram")
+    assert known.entry is not None and await qa.vote(known.log_id, user, 1)
+    assert (await qa.curation.next_candidate()).total == 1
+    # another user's answer cannot be voted on, so makes no candidate
+    other, _ = await users.register(79, 79, "Putu", None, None)
+    theirs = await qa.ask(other, "cara bikin password yang susah ditebak dong")
+    assert not await qa.vote(theirs.log_id, user, 1)
+    assert (await qa.curation.next_candidate()).total == 1
+
+
+async def test_candidates_page_by_offset(db, kdir) -> None:
+    qa = await _qa(db, kdir)
+    for i, text in enumerate(("caption hut kota", "caption hari guru", "caption imlek")):
+        log_id = (await qa.ask(None, text)).log_id
+        await qa.learning.add_candidate("konten-caption", text, log_id)
+        for _ in range(i):
+            await qa.learning.vote_candidate(log_id, 1)
+    first = await qa.curation.next_candidate()
+    assert (first.phrasing.text, first.position, first.total) == ("caption imlek", 1, 3)
+    second = await qa.curation.next_candidate(1)
+    assert (second.phrasing.text, second.position) == ("caption hari guru", 2)
+    past = await qa.curation.next_candidate(7)  # past the end (others decided meanwhile)
+    assert (past.phrasing.text, past.position) == ("caption hut kota", 3)
+    assert (await qa.curation.decide(first.phrasing.id, False, 1)).status == "ok"
+    assert (await qa.curation.next_candidate()).total == 2
 
 
 async def test_revision_counter_upserts(db) -> None:

@@ -1,13 +1,15 @@
 """Curators' decisions from chat: /celah items and candidate phrasings (/kandidat).
 
 A /celah item is a group of similar unanswered questions, named by the log id of its first
-question (short, numeric: fits Telegram's 64-byte callback data). Every action re-reads the
-report, so an item another curator already handled (or that aged out of it) is ``stale`` and
-nothing changes.
+question (short, numeric: fits Telegram's 64-byte callback data); an entry offered for it is
+named by :func:`entry_ref`, a short number, since entry ids can be long. Every action acts on
+the whole group and re-reads the report first, so an item another curator already handled (or
+that aged out of it) is ``stale`` and nothing changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from bot.knowledge.service import QAService
 
 SUGGESTED = 4
+FOUND = 6  # entries offered for a curator's typed id or words
+ATTACH_MAX = 8  # a group's questions attached at most
+REF_DIGITS = 8
 DRAFT_QUESTIONS = 12
 DRAFT_PILLAR = "bantuan"  # when no entry comes close
 _SLUG_WORDS = 6
@@ -38,7 +43,8 @@ class Attached:
     status: str  # ok | known | stale | unknown | taken | vague
     text: str = ""
     entry: Entry | None = None
-    other: Entry | None = None  # status taken: the entry that already has this question
+    other: Entry | None = None  # another entry that already has (one of) the question(s)
+    added: tuple[str, ...] = ()  # the group's questions that became alternate questions
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class Candidate:
     entry: Entry | None
     position: int
     total: int
+
+
+def entry_ref(entry_id: str) -> str:
+    """A short, stable number naming an entry on a button (ids may be 40 bytes long)."""
+    digest = hashlib.sha1(entry_id.encode()).digest()
+    return str(int.from_bytes(digest[:8], "big") % 10**REF_DIGITS)
 
 
 def _slug(text: str) -> str:
@@ -70,36 +82,85 @@ class Curation:
                 return GapItem(g, entries)
         return None
 
+    def resolve(self, ref: str, prefer: list[Entry] | tuple[Entry, ...] = ()) -> Entry | None:
+        """The entry a button's :func:`entry_ref` names: among ``prefer`` (the entries that
+        were offered) first, else the only one in the knowledge base; None when ambiguous."""
+        for e in prefer:
+            if entry_ref(e.id) == ref and e.id in self.qa.kb:
+                return self.qa.kb.get(e.id)
+        found = [e for e in self.qa.kb.entries if entry_ref(e.id) == ref]
+        return found[0] if len(found) == 1 else None
+
+    def find(self, text: str) -> list[Entry]:
+        """Entries for a curator's typed id or words: the exact id; else ids and titles that
+        contain it; else the search's best hits."""
+        kb = self.qa.kb
+        query = " ".join(text.split()).strip().lower()
+        if not query:
+            return []
+        exact = kb.get(query)
+        if exact is not None:
+            return [exact]
+        folded = fold(query)
+        slug = folded.replace(" ", "-")
+        out = [e for e in kb.entries if slug in e.id or folded in fold(e.title)]
+        if not out:
+            hits = kb.search(query, limit=FOUND).hits
+            out = [e for e in (kb.get(h.id) for h in hits) if e is not None]
+        return out[:FOUND]
+
+    def knows(self, entry_id: str, text: str) -> bool:
+        """Whether ``text`` means, to the search, the same as the entry's title or one of its
+        questions (nothing to learn from it)."""
+        kb = self.qa.kb
+        entry = kb.get(entry_id)
+        if entry is None:
+            return False
+        key = self._terms(text)
+        return any(self._terms(q) == key for q in (entry.title, *entry.questions))
+
+    def _terms(self, text: str) -> tuple[str, ...]:
+        return tuple(sorted(self.qa.kb.normalizer.index_terms(text)))
+
     def _owner(self, text: str, entry_id: str) -> Entry | None:
         """Another entry whose title or question means the same as ``text`` to the search."""
-        kb = self.qa.kb
-        key = tuple(sorted(kb.normalizer.index_terms(text)))
-        for e in kb.entries:
+        key = self._terms(text)
+        for e in self.qa.kb.entries:
             if e.id == entry_id:
                 continue
             for q in (e.title, *e.questions):
-                if tuple(sorted(kb.normalizer.index_terms(q))) == key:
+                if self._terms(q) == key:
                     return e
         return None
 
     async def attach(self, question_id: int, entry_id: str, curator: int | None) -> Attached:
-        """Make the item's question an alternate question of ``entry_id``."""
+        """Make the item's questions (the whole group, at most ``ATTACH_MAX``) alternate
+        questions of ``entry_id``; questions another entry already has are left out."""
         entry = self.qa.kb.get(entry_id)
         if entry is None:
             return Attached("unknown")
         item = await self.item(question_id)
         if item is None:
             return Attached("stale", entry=entry)
-        text = clean_phrasing(item.group.example)
-        if not self.qa.kb.normalizer.index_terms(text):
-            return Attached("vague", text, entry)
-        other = self._owner(text, entry_id)
-        if other is not None:
-            return Attached("taken", text, entry, other)
-        _, changed = await self.store.accept_new(entry_id, text, question_id, curator)
+        texts = list(dict.fromkeys(clean_phrasing(q) for q in item.group.questions))
+        usable = [t for t in texts if self.qa.kb.normalizer.index_terms(t)][:ATTACH_MAX]
+        if not usable:
+            return Attached("vague", texts[0] if texts else "", entry)
+        other: Entry | None = None
+        free: list[str] = []
+        for t in usable:
+            owner = self._owner(t, entry_id)
+            if owner is None:
+                free.append(t)
+            elif other is None:
+                other = owner
+        if not free:
+            return Attached("taken", usable[0], entry, other)
+        added = await self.store.accept_texts(entry_id, free, question_id, curator)
         await self.store.add_mark(item.group.key, "attached", question_id, entry_id, curator)
-        await self.qa.refresh_learned(force=True)
-        return Attached("ok" if changed else "known", text, entry)
+        if added:
+            await self.qa.refresh_learned(force=True)
+        return Attached("ok" if added else "known", free[0], entry, other, tuple(added))
 
     async def out_of_scope(self, question_id: int, curator: int | None) -> GapGroup | None:
         item = await self.item(question_id)
@@ -137,11 +198,15 @@ class Curation:
         return d
 
     # -- candidates --------------------------------------------------------------------------
-    async def next_candidate(self) -> Candidate | None:
-        rows, total = await self.store.candidates(limit=1)
+    async def next_candidate(self, offset: int = 0) -> Candidate | None:
+        """The pending candidate at ``offset`` (most 👍 first); past the end, the last one."""
+        rows, total = await self.store.candidates(limit=1, offset=offset)
+        if not rows and total and offset > 0:
+            offset = total - 1
+            rows, total = await self.store.candidates(limit=1, offset=offset)
         if not rows:
             return None
-        return Candidate(rows[0], self.qa.kb.get(rows[0].entry_id), 1, total)
+        return Candidate(rows[0], self.qa.kb.get(rows[0].entry_id), offset + 1, total)
 
     async def decide(self, phrasing_id: int, accept: bool, curator: int | None) -> Attached:
         """Accept or reject a candidate: ``ok``, ``stale`` (already decided), ``unknown`` (its

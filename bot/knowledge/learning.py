@@ -215,8 +215,43 @@ class LearnedStore:
             await s.flush()
             return PhrasingView.of(row), True
 
-    async def add_candidate(self, entry_id: str, text: str, question_id: int) -> bool:
-        """A user picked ``entry_id`` for ``text``; False when it was already known."""
+    async def accept_texts(
+        self, entry_id: str, texts: Sequence[str], question_id: int | None, curator: int | None
+    ) -> list[str]:
+        """A curator's phrasings for one entry (a /celah group), accepted at once in one
+        transaction; the texts that were not accepted already."""
+        added: list[str] = []
+        async with self.db.session() as s:
+            for raw in texts:
+                text = clean_phrasing(raw)
+                key = phrasing_key(text)
+                if not key:
+                    continue
+                row = await self._find(s, entry_id, key)
+                if row is not None and row.status == ACCEPTED:
+                    continue
+                if row is None:
+                    row = LearnedPhrasing(
+                        entry_id=entry_id,
+                        text=text,
+                        key=key,
+                        source="curator",
+                        votes=0,
+                        question_id=question_id,
+                    )
+                    s.add(row)
+                row.status, row.decided_by, row.decided_at = ACCEPTED, curator, utcnow()
+                added.append(text)
+                await s.flush()
+            if added:
+                await self._bump(s)
+        return added
+
+    async def add_candidate(
+        self, entry_id: str, text: str, question_id: int, source: str = "pick"
+    ) -> bool:
+        """A user picked ``entry_id`` for ``text`` (``pick``), or gave 👍 to the answer it got
+        (``thumbs``); False when it was already known."""
         text = clean_phrasing(text)
         key = phrasing_key(text)
         if not key:
@@ -230,7 +265,7 @@ class LearnedStore:
                     text=text,
                     key=key,
                     status=CANDIDATE,
-                    source="pick",
+                    source=source,
                     votes=0,
                     question_id=question_id,
                 )
@@ -251,8 +286,8 @@ class LearnedStore:
             else:
                 await s.execute(delete(LearnedPhrasing).where(*where))
 
-    async def candidates(self, limit: int = 50) -> tuple[list[PhrasingView], int]:
-        """Pending candidates, most 👍 first, and how many there are in all."""
+    async def candidates(self, limit: int = 50, offset: int = 0) -> tuple[list[PhrasingView], int]:
+        """Pending candidates, most 👍 first (from ``offset``), and how many there are in all."""
         async with self.db.session() as s:
             where = LearnedPhrasing.status == CANDIDATE
             total = await s.scalar(select(func.count()).select_from(LearnedPhrasing).where(where))
@@ -261,6 +296,7 @@ class LearnedStore:
                     select(LearnedPhrasing)
                     .where(where)
                     .order_by(LearnedPhrasing.votes.desc(), LearnedPhrasing.id)
+                    .offset(max(0, offset))
                     .limit(limit)
                 )
             ).all()

@@ -61,7 +61,7 @@ class LearnedPhrasing(Base):
     text: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(String(1000))  # folded text, for duplicates
     status: Mapped[str] = mapped_column(String(16), default="candidate")
-    source: Mapped[str] = mapped_column(String(16))  # curator | pick
+    source: Mapped[str] = mapped_column(String(16))  # curator | pick | thumbs (👍 after an answer)
     votes: Mapped[int] = mapped_column(Integer, default=0)
     question_id: Mapped[int | None] = mapped_column(
         ForeignKey("question_log.id", ondelete="SET NULL")

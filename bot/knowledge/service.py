@@ -237,7 +237,8 @@ class QAService:
             if row is not None and user is not None and row.user_id == user.id:
                 row.entry_id, row.answered = entry_id, True
                 picked = row.text
-        if picked is not None:  # a way of asking for this entry: a candidate phrasing
+        if picked is not None and not self.curation.knows(entry_id, picked):
+            # a way of asking for this entry: a candidate phrasing
             await self.learning.add_candidate(entry_id, picked, log_id)
         return entry
 
@@ -255,6 +256,11 @@ class QAService:
             if row is None:
                 return False
             row.vote = value
+            answered = (row.entry_id, row.text) if row.answered and row.entry_id else None
+        if value > 0 and answered is not None and not self.curation.knows(*answered):
+            # 👍 after an answer: the way it was asked becomes a candidate (no-op after a pick,
+            # whose candidate exists already)
+            await self.learning.add_candidate(*answered, log_id, source="thumbs")
         await self.learning.vote_candidate(log_id, value)
         return True
 
