@@ -30,6 +30,7 @@ COMMANDS: list[Command] = [
     Command("laporan", "Laporan umpan balik", "Feedback report", "organizer"),
     Command("siaran", "Kirim siaran ke OPD", "Broadcast to agencies", "admin"),
     Command("celah", "Pertanyaan belum terjawab", "Unanswered questions", "admin"),
+    Command("kandidat", "Kandidat frasa pertanyaan", "Candidate phrasings", "admin"),
     Command("muatulang", "Muat ulang basis pengetahuan", "Reload the knowledge base", "admin"),
     Command("konfirmasi", "Siapa yang sudah konfirmasi siaran", "Broadcast confirmations", "admin"),
     Command("tiket", "Tiket helpdesk yang terbuka", "Open helpdesk tickets", "admin"),

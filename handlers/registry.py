@@ -17,7 +17,7 @@ from handlers.accounts.onboarding import register_start_payload
 from handlers.common import stale
 from handlers.dialogue import register_pending, set_default_text_handler
 from handlers.feedback import cards, organizer, participant, wizard
-from handlers.knowledge import browse, curation, handoff, questions
+from handlers.knowledge import browse, candidates, curation, gapcards, handoff, questions
 from handlers.outbox import broadcast, compose, confirm
 from handlers.schedules import kalender, reminders, subscriptions
 from handlers.tickets import buttons, darurat, desk
@@ -45,6 +45,7 @@ def register_handlers(app: Application) -> None:
         (compose.PENDING_WHEN, tokens.BROADCAST),
         (wizard.PENDING_WIZARD, tokens.WIZARD),
         ("name", tokens.PROFILE),
+        (gapcards.PENDING_FIND, tokens.GAPS),
     ):
         register_pending_kind(pending, kind)
 
@@ -65,7 +66,11 @@ def register_handlers(app: Application) -> None:
     add(CommandHandler("tanya", questions.cmd_tanya))
     add(CommandHandler("materi", browse.cmd_materi))
     add(CommandHandler("celah", curation.cmd_celah))
+    add(CommandHandler("kandidat", candidates.cmd_kandidat))
     add(CommandHandler("muatulang", curation.cmd_muatulang))
+    add(CallbackQueryHandler(gapcards.on_gap_button, pattern=r"^cl:"))
+    add(CallbackQueryHandler(candidates.on_candidate_button, pattern=r"^kd:"))
+    register_pending(gapcards.PENDING_FIND, gapcards.on_find_text)
     add(CallbackQueryHandler(questions.on_kb_button, pattern=r"^kb:"))
     add(CallbackQueryHandler(browse.on_materi_button, pattern=r"^mt:"))
     add(

@@ -35,6 +35,8 @@ BROADCAST = "b"  # composing a broadcast (/siaran)
 WIZARD = "w"  # the /sesi wizard
 PROFILE = "p"  # /profil
 CARD = "c"  # feedback session cards (/sesi)
+GAPS = "g"  # a /celah report and its groups
+CANDIDATES = "k"  # /kandidat, candidate phrasings
 
 # A command abandons the free-text dialogue in progress: pending state -> its dialogue kind.
 _PENDING_KINDS: dict[str, str] = {}

@@ -30,7 +30,7 @@ from bot.callbacks import (
 )
 from bot.commands import menu
 from bot.knowledge.loader import check_knowledge
-from bot.knowledge.models import QuestionLog
+from bot.knowledge.models import LearnedPhrasing, QuestionLog
 from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, make_settings, message_id_of
 
 USER = 2001
@@ -264,6 +264,33 @@ async def test_every_keyboard_fits_callback_data(long_ids_harness):
             )
     # an answer with "see also" the other long entry, and the votes
     await w.say(ADMIN_ID, "bagaimana cara zebrakuda di aplikasi")
+    # /celah: a group of unanswered questions at a wide log id, the long entries suggested
+    gap_id = int(WIDEST_ROW_ID) - 2
+    async with h.core.db.session() as s:
+        s.add(
+            QuestionLog(
+                id=gap_id, text="merpatilaut rusaemas badakputih kancilbiru", answered=False
+            )
+        )
+    mark = w.fake.mark()
+    await w.say(ADMIN_ID, "/celah", walk=False)
+    await w.press(ADMIN_ID, f"cl:o:{gap_id}")
+    await w.walk(ADMIN_ID, mark)
+    # /kandidat: candidate phrasings, one at the widest id
+    async with h.core.db.session() as s:
+        s.add(
+            LearnedPhrasing(
+                id=int(WIDEST_ROW_ID),
+                entry_id=ENTRY_B,
+                text="gajahungu rusaemas badakputih",
+                key="gajahungu rusaemas badakputih",
+                status="candidate",
+                source="pick",
+                votes=3,
+            )
+        )
+    await h.core.qa.learning.add_candidate(ENTRY_A, "zebrakuda kancilbiru merpatilaut", gap_id)
+    await w.say(ADMIN_ID, "/kandidat")
     # a broadcast: compose, audience (OPD pages), preview, send, progress
     await w.say(ADMIN_ID, "/siaran", walk=False)
     await w.say(ADMIN_ID, "Siaran uji tombol")
@@ -301,4 +328,22 @@ async def test_every_keyboard_fits_callback_data(long_ids_harness):
     assert max(len(p.encode()) for p in w.payloads) == CALLBACK_DATA_MAX
     # and every button family the registry handles was seen
     families = {p.split(":", 1)[0] for p in w.payloads}
-    assert {"opd", "prof", "del", "kb", "mt", "fb", "fbo", "bc", "pg", "sub"} <= families
+    assert {
+        "opd",
+        "prof",
+        "del",
+        "kb",
+        "mt",
+        "fb",
+        "fbo",
+        "bc",
+        "pg",
+        "sub",
+        "cl",
+        "kd",
+    } <= families
+    # the curation buttons at the widest ids: a /celah group's actions, /kandidat's decisions
+    for action in ("o", "a", "f", "s", "d"):
+        assert any(p.startswith(f"cl:{action}:{gap_id}") for p in w.payloads), action
+    for action in ("y", "n"):
+        assert any(p.startswith(f"kd:{action}:{WIDEST_ROW_ID}:") for p in w.payloads), action

@@ -93,7 +93,7 @@ class Curation:
 
     def find(self, text: str) -> list[Entry]:
         """Entries for a curator's typed id or words: the exact id; else ids and titles that
-        contain it; else the search's best hits."""
+        contain it; else the search's hits when it would answer (or its close topics)."""
         kb = self.qa.kb
         query = " ".join(text.split()).strip().lower()
         if not query:
@@ -105,7 +105,8 @@ class Curation:
         slug = folded.replace(" ", "-")
         out = [e for e in kb.entries if slug in e.id or folded in fold(e.title)]
         if not out:
-            hits = kb.search(query, limit=FOUND).hits
+            found = kb.search(query, limit=FOUND)
+            hits = found.hits if found.answered else found.close  # not far-off entries
             out = [e for e in (kb.get(h.id) for h in hits) if e is not None]
         return out[:FOUND]
 

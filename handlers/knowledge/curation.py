@@ -1,4 +1,5 @@
-"""Admins' curation: /celah (knowledge gaps) and /muatulang (reload the content)."""
+"""Admins' curation: /celah (knowledge gaps; its buttons: ``gapcards``), /kandidat (candidate
+phrasings: ``candidates``) and /muatulang (reload the content)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 
 from telegram import InputFile, Update
 
+from handlers import tokens
 from handlers.common import (
     Ctx,
     admin_only,
@@ -13,23 +15,21 @@ from handlers.common import (
     current_user,
     reply,
 )
-from handlers.knowledge.questions import GAPS_SHOWN
+from handlers.knowledge.gapcards import GAPS_DAYS, report_view, tagged
 
 
 # -- admins ------------------------------------------------------------------------------------
 @admin_only
 async def cmd_celah(update: Update, context: Ctx) -> None:
+    """The report, with a numbered button per group (see ``handlers.knowledge.gapcards``)."""
     qa = core(context).qa
-    groups = await qa.gaps()
-    await reply(
-        update,
-        context,
-        "gaps",
-        groups=groups,
-        days=30,
-        limit=GAPS_SHOWN,
-        total=sum(g.count for g in groups),
-    )
+    groups = await qa.gaps(days=GAPS_DAYS)
+    ctx, rows = report_view(groups)
+    if rows:  # a new report: the buttons of an older one are stale
+        rows = await tagged(update, context, rows, new=True)
+    else:
+        await tokens.close(update, context, tokens.GAPS)
+    await reply(update, context, "gaps", buttons=rows, **ctx)
     if groups:
         user = await current_user(update, context)
         tz = user.tz if user is not None else core(context).settings.tz

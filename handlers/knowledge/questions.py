@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 COMMENT_PENDING = "kb_comment"
 COMMENT_TTL = timedelta(minutes=15)
-GAPS_SHOWN = 15
 
 
 def entry_ctx(entry: Entry) -> dict:
