@@ -207,6 +207,8 @@ async def test_kandidat_from_a_pick_and_a_thumbs_up(ambiguous_harness):
             break
         await asyncio.sleep(0.05)
 
+    report = await h.say(ADMIN_ID, "/celah")
+    assert "2 kandidat frasa" in report.params["text"] and "/kandidat" in report.params["text"]
     refused = await h.say(USER, "/kandidat")
     assert "hanya untuk admin" in refused.params["text"]
     card = await h.say(ADMIN_ID, "/kandidat")

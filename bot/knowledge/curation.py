@@ -75,6 +75,7 @@ class Curation:
     async def item(self, question_id: int) -> GapItem | None:
         """The report's group holding ``question_id``, with the closest entries; None when the
         group is no longer in the report."""
+        await self.qa.refresh_learned()  # phrasings another process accepted count here too
         for g in await self.qa.gaps():
             if question_id in g.ids:
                 hits = self.qa.kb.search(g.example, limit=SUGGESTED).hits
@@ -199,6 +200,10 @@ class Curation:
         return d
 
     # -- candidates --------------------------------------------------------------------------
+    async def pending(self) -> int:
+        """How many candidate phrasings wait for a curator."""
+        return (await self.store.candidates(limit=0))[1]
+
     async def next_candidate(self, offset: int = 0) -> Candidate | None:
         """The pending candidate at ``offset`` (most 👍 first); past the end, the last one."""
         rows, total = await self.store.candidates(limit=1, offset=offset)
@@ -215,6 +220,7 @@ class Curation:
         p = await self.store.get(phrasing_id)
         if p is None or p.status != "candidate":
             return Attached("stale")
+        await self.qa.refresh_learned()
         entry = self.qa.kb.get(p.entry_id)
         if accept:
             if entry is None:

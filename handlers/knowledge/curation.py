@@ -24,7 +24,7 @@ async def cmd_celah(update: Update, context: Ctx) -> None:
     """The report, with a numbered button per group (see ``handlers.knowledge.gapcards``)."""
     qa = core(context).qa
     groups = await qa.gaps(days=GAPS_DAYS)
-    ctx, rows = report_view(groups)
+    ctx, rows = report_view(groups, await qa.curation.pending())
     if rows:  # a new report: the buttons of an older one are stale
         rows = await tagged(update, context, rows, new=True)
     else:

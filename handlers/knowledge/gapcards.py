@@ -37,7 +37,7 @@ from handlers.common import (
 PENDING_FIND = "kb_gapfind"
 GAPS_DAYS = 30
 GAPS_SHOWN = 15
-GAP_BUTTONS = 10  # numbered buttons under the report, five a row
+GAP_BUTTONS = GAPS_SHOWN  # numbered buttons under the report, five a row
 QUESTIONS_SHOWN = 8
 _LABEL_MAX = 60
 
@@ -51,8 +51,9 @@ def _title(entry: Entry) -> str:
     return t if len(t) <= _LABEL_MAX else t[: _LABEL_MAX - 1].rstrip() + "…"
 
 
-def report_view(groups) -> tuple[dict, list[list[Button]]]:
-    """The /celah report's template values and its numbered buttons."""
+def report_view(groups, candidates: int = 0) -> tuple[dict, list[list[Button]]]:
+    """The /celah report's template values and its numbered buttons (``candidates``: how
+    many candidate phrasings wait in /kandidat)."""
     numbers = [
         Button(str(i), callback_data=f"cl:o:{g.first_id}")
         for i, g in enumerate(groups[:GAP_BUTTONS], 1)
@@ -64,6 +65,7 @@ def report_view(groups) -> tuple[dict, list[list[Button]]]:
         "limit": GAPS_SHOWN,
         "total": sum(g.count for g in groups),
         "has_buttons": bool(rows),
+        "candidates": candidates,
     }
     return ctx, rows
 
@@ -111,8 +113,9 @@ async def _zone(update: Update, context: Ctx):
 
 
 async def _show_list(update: Update, context: Ctx) -> None:
-    groups = await core(context).qa.gaps(days=GAPS_DAYS)
-    ctx, rows = report_view(groups)
+    qa = core(context).qa
+    groups = await qa.gaps(days=GAPS_DAYS)
+    ctx, rows = report_view(groups, await qa.curation.pending())
     await edit(update, context, "gaps", buttons=await tagged(update, context, rows), **ctx)
 
 
