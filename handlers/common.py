@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.accounts.service import UserView
@@ -142,6 +142,51 @@ async def reply(
     return await send(context, chat.id, template, buttons=buttons, reply_to=reply_to, **ctx)
 
 
+def _not_modified(exc: TelegramError) -> bool:
+    # The same button pressed twice (a double tap, or an old keyboard in another client), or a
+    # live view refreshed with nothing new: the message already shows it, which is not an error.
+    return "not modified" in str(exc).lower()
+
+
+async def edit_html(
+    context: Ctx,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    *,
+    quiet: bool = False,
+) -> bool:
+    """Replace a message's HTML text and keyboard; True when Telegram changed it.
+
+    "Message is not modified" is never an error. Other refusals are raised, or with ``quiet``
+    (best-effort refreshes of older messages) logged and answered with False."""
+    try:
+        await context.bot.edit_message_text(
+            chat_id=chat_id,
+            message_id=message_id,
+            text=split_message(text)[0],
+            reply_markup=keyboard(buttons),
+        )
+    except TelegramError as exc:
+        if _not_modified(exc):
+            return False
+        if not quiet:
+            raise
+        log.info("message %s in chat %s not updated: %s", message_id, chat_id, exc)
+        return False
+    return True
+
+
+async def edit_pressed(
+    update: Update, context: Ctx, text: str, buttons: Sequence[Sequence[Button]] | None = None
+) -> None:
+    """Replace the HTML text of the message whose button was pressed."""
+    q = update.callback_query
+    assert q is not None and q.message is not None
+    await edit_html(context, q.message.chat.id, q.message.message_id, text, buttons)
+
+
 async def edit(
     update: Update,
     context: Ctx,
@@ -150,22 +195,24 @@ async def edit(
     buttons: Sequence[Sequence[Button]] | None = None,
     **ctx: Any,
 ) -> None:
-    """Replace the text of the message whose button was pressed."""
-    q = update.callback_query
-    assert q is not None and q.message is not None
-    text = render(template, **ctx)
-    try:
-        await context.bot.edit_message_text(
-            chat_id=q.message.chat.id,
-            message_id=q.message.message_id,
-            text=split_message(text)[0],
-            reply_markup=keyboard(buttons),
-        )
-    except BadRequest as exc:
-        # The same button pressed twice (a double tap, or an old keyboard in another client):
-        # the message already shows what was asked for, which is not an error.
-        if "not modified" not in str(exc).lower():
-            raise
+    """Replace the text of the message whose button was pressed with a rendered template."""
+    await edit_pressed(update, context, render(template, **ctx), buttons)
+
+
+async def respond(
+    update: Update,
+    context: Ctx,
+    template: str,
+    *,
+    as_edit: bool,
+    buttons: Sequence[Sequence[Button]] | None = None,
+    **ctx: Any,
+) -> None:
+    """A view that a command sends anew and its buttons redraw in place."""
+    if as_edit and update.callback_query is not None and update.callback_query.message:
+        await edit(update, context, template, buttons=buttons, **ctx)
+    else:
+        await reply(update, context, template, buttons=buttons, **ctx)
 
 
 async def answer(update: Update, text_key: str | None = None, *, alert: bool = False) -> None:

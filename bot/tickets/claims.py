@@ -26,11 +26,30 @@ class DeskMixin:
     """Needs ``self.db``, ``self.clock`` and ``self._load`` (see :class:`TicketService`)."""
 
     # -- the desk ----------------------------------------------------------------------------
-    def _claimable(self, admin_id: int, now: datetime, *, takeover: bool):
+    @staticmethod
+    def _claimable(admin_id: int, now: datetime, *, takeover: bool):
         mine_or_free = or_(Ticket.claimed_by.is_(None), Ticket.claimed_by == admin_id)
         if not takeover:
             return mine_or_free
         return or_(mine_or_free, Ticket.claimed_at <= now - CLAIM_STALE)
+
+    @classmethod
+    async def _guarded_update(
+        cls, s, ticket_id: int, admin_id: int, now: datetime, *, takeover: bool = False, **values
+    ) -> bool:
+        """The one conditional UPDATE every desk action goes through: it changes the ticket
+        only while it is open (not closed) and free or held by ``admin_id`` (or held stale,
+        with ``takeover``). True when this admin won."""
+        res = await s.execute(
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.status != T_CLOSED,
+                cls._claimable(admin_id, now, takeover=takeover),
+            )
+            .values(**values)
+        )
+        return res.rowcount == 1
 
     async def claim(
         self, ticket_id: int, admin_id: int, admin_name: str, *, takeover: bool = False
@@ -39,22 +58,19 @@ class DeskMixin:
         claim is older than :data:`CLAIM_STALE`) or it is closed."""
         now = self.clock()
         async with self.db.session() as s:
-            res = await s.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket_id,
-                    Ticket.status != T_CLOSED,
-                    self._claimable(admin_id, now, takeover=takeover),
-                )
-                .values(
-                    claimed_by=admin_id,
-                    claimed_name=admin_name[:200],
-                    claimed_at=now,
-                    updated_at=now,
-                )
+            ok = await self._guarded_update(
+                s,
+                ticket_id,
+                admin_id,
+                now,
+                takeover=takeover,
+                claimed_by=admin_id,
+                claimed_name=admin_name[:200],
+                claimed_at=now,
+                updated_at=now,
             )
             view = await self._load(s, ticket_id)
-        return self._claim_result(res.rowcount == 1, view)
+        return self._claim_result(ok, view)
 
     @staticmethod
     def _claim_result(ok: bool, view: TicketView | None) -> ClaimResult:
@@ -72,17 +88,17 @@ class DeskMixin:
         """Give a ticket the admin holds (or nobody holds) to another admin."""
         now = self.clock()
         async with self.db.session() as s:
-            res = await s.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket_id,
-                    Ticket.status != T_CLOSED,
-                    self._claimable(from_id, now, takeover=False),
-                )
-                .values(claimed_by=to_id, claimed_name=to_name[:200], claimed_at=now)
+            ok = await self._guarded_update(
+                s,
+                ticket_id,
+                from_id,
+                now,
+                claimed_by=to_id,
+                claimed_name=to_name[:200],
+                claimed_at=now,
             )
             view = await self._load(s, ticket_id)
-        return self._claim_result(res.rowcount == 1, view)
+        return self._claim_result(ok, view)
 
     async def answer(
         self, ticket_id: int, admin_id: int, admin_name: str, text: str
@@ -92,23 +108,19 @@ class DeskMixin:
         now = self.clock()
         text = text.strip()[:TEXT_MAX]
         async with self.db.session() as s:
-            res = await s.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket_id,
-                    Ticket.status != T_CLOSED,
-                    self._claimable(admin_id, now, takeover=False),
-                )
-                .values(
-                    claimed_by=admin_id,
-                    claimed_name=admin_name[:200],
-                    claimed_at=now,
-                    status=T_ANSWERED,
-                    answered_at=now,
-                    updated_at=now,
-                )
+            ok = await self._guarded_update(
+                s,
+                ticket_id,
+                admin_id,
+                now,
+                claimed_by=admin_id,
+                claimed_name=admin_name[:200],
+                claimed_at=now,
+                status=T_ANSWERED,
+                answered_at=now,
+                updated_at=now,
             )
-            if res.rowcount != 1:
+            if not ok:
                 return self._claim_result(False, await self._load(s, ticket_id)), None
             m = TicketMessage(
                 ticket_id=ticket_id, direction=DIR_OUT, author=admin_name, text=text, created_at=now
@@ -148,23 +160,19 @@ class DeskMixin:
         """Close a ticket (the holder, or anyone when nobody holds it)."""
         now = self.clock()
         async with self.db.session() as s:
-            res = await s.execute(
-                update(Ticket)
-                .where(
-                    Ticket.id == ticket_id,
-                    Ticket.status != T_CLOSED,
-                    self._claimable(admin_id, now, takeover=False),
-                )
-                .values(
-                    status=T_CLOSED,
-                    closed_at=now,
-                    updated_at=now,
-                    claimed_by=admin_id,
-                    claimed_name=admin_name[:200],
-                )
+            ok = await self._guarded_update(
+                s,
+                ticket_id,
+                admin_id,
+                now,
+                status=T_CLOSED,
+                closed_at=now,
+                updated_at=now,
+                claimed_by=admin_id,
+                claimed_name=admin_name[:200],
             )
             view = await self._load(s, ticket_id)
-        return self._claim_result(res.rowcount == 1, view)
+        return self._claim_result(ok, view)
 
     async def mark_warned(self, ticket_id: int) -> bool:
         """Record that a warning broadcast went out for an incident (once)."""

@@ -9,14 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.error import BadRequest
 
 from bot.accounts.service import UserView
 from bot.feedback.errors import FeedbackError
 from bot.feedback.service import FeedbackService
 from bot.feedback.types import SessionView
 from bot.templates import render_plain
-from handlers.common import Ctx, core, keyboard
+from handlers.common import Ctx, core, edit_pressed
 
 TZ_LABELS = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
@@ -92,18 +91,7 @@ def exc_error_ctx(exc: FeedbackError, tz: ZoneInfo) -> dict[str, Any]:
 
 async def safe_edit(update: Update, context: Ctx, text: str, buttons=None) -> None:
     """Edit the pressed message; a "not modified" answer from Telegram is not an error."""
-    q = update.callback_query
-    assert q is not None and q.message is not None
-    try:
-        await context.bot.edit_message_text(
-            chat_id=q.message.chat.id,
-            message_id=q.message.message_id,
-            text=text,
-            reply_markup=keyboard(buttons),
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
+    await edit_pressed(update, context, text, buttons)
 
 
 async def alert(update: Update, reason: str, *, show: bool = True, **ctx: Any) -> None:

@@ -15,7 +15,6 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from telegram import Update
-from telegram.error import BadRequest as TelegramBadRequest
 
 from bot.accounts.service import UserView
 from bot.transport import Button
@@ -183,14 +182,10 @@ async def act_go(update, context, user, mid):
 async def _show_status(update: Update, context: Ctx, p) -> None:
     from bot.background import cancel_button
 
-    try:
-        if p.running:
-            await edit(update, context, "broadcast_progress", buttons=[[cancel_button(p.id)]], p=p)
-        else:
-            await edit(update, context, "broadcast_report", p=p)
-    except TelegramBadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    if p.running:
+        await edit(update, context, "broadcast_progress", buttons=[[cancel_button(p.id)]], p=p)
+    else:
+        await edit(update, context, "broadcast_report", p=p)
 
 
 async def act_schedule(update, context, user, mid):

@@ -7,7 +7,7 @@ import logging
 from datetime import timedelta
 
 from telegram import Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 
 from bot.outbox.confirm import PREFIX, confirm_button
 from bot.outbox.labels import olabel
@@ -17,6 +17,8 @@ from handlers.common import (
     admin_only,
     callback_parts,
     core,
+    edit_html,
+    edit_pressed,
     keyboard,
     reply,
     send,
@@ -100,16 +102,7 @@ async def _view(update: Update, context: Ctx, mid: int, *, as_edit: bool) -> Non
     text, rows = rendered
     q = update.callback_query
     if as_edit and q is not None and q.message is not None:
-        try:
-            await context.bot.edit_message_text(
-                chat_id=q.message.chat.id,
-                message_id=q.message.message_id,
-                text=text,
-                reply_markup=keyboard(rows),
-            )
-        except BadRequest as exc:
-            if "not modified" not in str(exc).lower():
-                raise
+        await edit_pressed(update, context, text, rows)
         chat_id, view_id = q.message.chat.id, q.message.message_id
     else:
         chat = update.effective_chat
@@ -131,13 +124,7 @@ async def _refresh_view(context: Ctx) -> None:
     if where is None or rendered is None:
         return
     text, rows = rendered
-    try:
-        await context.bot.edit_message_text(
-            chat_id=where[0], message_id=where[1], text=text, reply_markup=keyboard(rows)
-        )
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("confirmation view of broadcast %s not updated: %s", mid, exc)
+    await edit_html(context, where[0], where[1], text, rows, quiet=True)
 
 
 def schedule_refresh(context: Ctx, mid: int) -> None:

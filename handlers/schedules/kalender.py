@@ -31,6 +31,7 @@ from handlers.common import (
     is_private,
     registered_user,
     reply,
+    respond,
     stale,
 )
 
@@ -122,10 +123,7 @@ async def _show_page(
         "end": today + timedelta(days=WINDOW_DAYS),
         "region": schedules.region_name(),
     }
-    if as_edit:
-        await edit(update, context, "kalender_list", buttons=rows, **ctx)
-    else:
-        await reply(update, context, "kalender_list", buttons=rows, **ctx)
+    await respond(update, context, "kalender_list", as_edit=as_edit, buttons=rows, **ctx)
 
 
 # -- buttons -----------------------------------------------------------------------------------

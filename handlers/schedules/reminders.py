@@ -33,6 +33,7 @@ from handlers.common import (
     is_private,
     registered_user,
     reply,
+    respond,
     stale,
 )
 from handlers.when import flow_data, read_when, understand
@@ -94,10 +95,7 @@ async def _show_list(update: Update, context: Ctx, user: UserView, *, as_edit: b
     token = await tokens.token_for(update, context, tokens.REMINDER_LIST, new=not as_edit)
     rows = tokens.tag_rows(rows, tokens.REMINDER_LIST, token)
     ctx = {"items": items, "tz": user.timezone}
-    if as_edit:
-        await edit(update, context, "reminder_list", buttons=rows, **ctx)
-    else:
-        await reply(update, context, "reminder_list", buttons=rows, **ctx)
+    await respond(update, context, "reminder_list", as_edit=as_edit, buttons=rows, **ctx)
 
 
 async def on_button(update: Update, context: Ctx) -> None:

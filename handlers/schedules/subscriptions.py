@@ -17,6 +17,7 @@ from handlers.common import (
     is_private,
     registered_user,
     reply,
+    respond,
     stale,
 )
 from handlers.schedules.reminders import CANCEL_WORDS, PENDING_TIPS, ack, button, text_of
@@ -55,10 +56,7 @@ async def _show_subscriptions(update: Update, context: Ctx, user: UserView, *, a
     ctx = {"user": user, "tips": tips_cfg, "calendar": cal_cfg, "admin": admin}
     token = await tokens.token_for(update, context, tokens.SUBSCRIPTIONS, new=not as_edit)
     rows = tokens.tag_rows(rows, tokens.SUBSCRIPTIONS, token)
-    if as_edit:
-        await edit(update, context, "subscriptions", buttons=rows, **ctx)
-    else:
-        await reply(update, context, "subscriptions", buttons=rows, **ctx)
+    await respond(update, context, "subscriptions", as_edit=as_edit, buttons=rows, **ctx)
 
 
 async def on_sub_button(update: Update, context: Ctx) -> None:

@@ -13,7 +13,16 @@ from bot.labels import label
 from bot.tickets.models import T_CLOSED
 from bot.tickets.service import TicketView
 from bot.transport import Button
-from handlers.common import Ctx, answer, callback_parts, core, edit, keyboard, send, stale
+from handlers.common import (
+    Ctx,
+    answer,
+    callback_parts,
+    core,
+    edit,
+    edit_pressed,
+    send,
+    stale,
+)
 from handlers.tickets.cards import P, card_buttons, card_text, in_helpdesk_chat
 from handlers.tickets.cards import refresh_helpdesk_card as refresh
 from handlers.tickets.desk import _actor, _close, _list, _refuse, _show, desk_allowed
@@ -38,7 +47,7 @@ async def on_desk_button(update: Update, context: Ctx) -> None:
     if action == "l":
         await answer(update)
         text, rows = await _list(context, num)
-        await _edit_html(update, context, text, rows)
+        await edit_pressed(update, context, text, rows)
         return
     if action == "o":
         await answer(update)
@@ -68,25 +77,10 @@ async def on_desk_button(update: Update, context: Ctx) -> None:
         await stale(update, context)
 
 
-async def _edit_html(update: Update, context: Ctx, text: str, rows) -> None:
-    q = update.callback_query
-    assert q is not None and q.message is not None
-    try:
-        await context.bot.edit_message_text(
-            chat_id=q.message.chat.id,
-            message_id=q.message.message_id,
-            text=text,
-            reply_markup=keyboard(rows),
-        )
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            raise
-
-
 async def _edit_card(update: Update, context: Ctx, t: TicketView | None, chat_id) -> None:
     if t is None:
         return
-    await _edit_html(
+    await edit_pressed(
         update,
         context,
         card_text(context, t, in_helpdesk=in_helpdesk_chat(context, chat_id)),

@@ -5,15 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram.error import TelegramError
-
 from bot.labels import label
 from bot.templates import render
 from bot.tghtml import split_message
 from bot.tickets.models import T_CLOSED
 from bot.tickets.service import CLAIM_STALE, TicketView
 from bot.transport import Button
-from handlers.common import Ctx, core, keyboard
+from handlers.common import Ctx, core, edit_html
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +68,14 @@ async def refresh_helpdesk_card(context: Ctx, t: TicketView) -> None:
         return
     from bot.db.base import utcnow
 
-    try:
-        await context.bot.edit_message_text(
-            chat_id=t.helpdesk_chat_id,
-            message_id=t.helpdesk_message_id,
-            text=card_text(context, t, in_helpdesk=True),
-            reply_markup=keyboard(card_buttons(t, utcnow())),
-        )
-    except TelegramError as exc:
-        if "not modified" not in str(exc).lower():
-            log.info("ticket %s: could not update the helpdesk card: %s", t.id, exc)
+    await edit_html(
+        context,
+        t.helpdesk_chat_id,
+        t.helpdesk_message_id,
+        card_text(context, t, in_helpdesk=True),
+        card_buttons(t, utcnow()),
+        quiet=True,
+    )
 
 
 def in_helpdesk_chat(context: Ctx, chat_id: int | None) -> bool:
