@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from bot.labels import label
@@ -12,8 +11,6 @@ from bot.tickets.models import T_CLOSED
 from bot.tickets.service import CLAIM_STALE, TicketView
 from bot.transport import Button
 from handlers.common import Ctx, core, edit_html
-
-log = logging.getLogger(__name__)
 
 P = "tk"  # desk buttons: tk:<action>:<ticket>[:<arg>]
 SITUATIONS = ("login", "posts", "contact", "other")  # what happened, in /darurat
