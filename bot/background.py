@@ -17,7 +17,8 @@ from typing import Any
 from bot.budget import BULK
 from bot.outbox.labels import olabel
 from bot.outbox.leader import Leadership
-from bot.outbox.sender import ProgressReporter, Sender
+from bot.outbox.reporter import ProgressReporter
+from bot.outbox.sender import Sender
 from bot.schedules.scheduler import Scheduler
 from bot.transport import Button, Transport
 

@@ -17,17 +17,29 @@ else not understood is ``INVALID``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.dates.scan import (
+    LAST_DAY,
+    PERIOD_AFTER,
+    PERIOD_ALT,
+    TIME_WORD,
+    Parts,
+    Scan,
+    add_months,
+    month_last_day,
+    take_dates,
+    take_month_days,
+    take_relative,
+    take_time,
+    take_weekdays,
+    valid_date,
+)
 from bot.dates.words import (
-    DAYS,
     FILLER,
-    MONTHS,
-    NUMBER_WORDS,
     PERIODS,
     REPEAT,
     ZONES,
@@ -37,19 +49,9 @@ from bot.dates.words import (
 
 OK, NEED_TIME, PAST, INVALID = "ok", "need_time", "past", "invalid"
 ONCE, WEEKLY, MONTHLY = "once", "weekly", "monthly"
-LAST_DAY = 31  # a monthly day of 31 means the month's last day
 # mode: what the caller can store. "once" (a broadcast, a closing time), "repeat" (the tip
 # schedule), "any" (a reminder).
 MODES = ("once", "repeat", "any")
-
-_DAY_ALT = "|".join(DAYS)
-_MONTH_ALT = "|".join(sorted(MONTHS, key=len, reverse=True))
-_PERIOD_ALT = "|".join(PERIODS)
-_PERIOD = rf"(?:\s*({_PERIOD_ALT}))?"
-_NUM_ALT = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-_TIME_WORD = r"(?:jam|pukul|pkl)"
-# a clock time directly followed by a part of the day ("jam 8 malam", "8.30 pagi")
-_PERIOD_AFTER = re.compile(rf"\d(?:[.:]\d{{2}})?(?:an)?\s*(?:{_PERIOD_ALT})\b")
 
 
 @dataclass(frozen=True)
@@ -100,194 +102,6 @@ def _normalise(text: str) -> str:
     return " ".join(s.split())
 
 
-def _valid_date(y: int, m: int, d: int) -> date | None:
-    try:
-        return date(y, m, d)
-    except ValueError:
-        return None
-
-
-def _last_day(y: int, m: int) -> date:
-    return date(y, m, calendar.monthrange(y, m)[1])
-
-
-def _add_months(d: date, n: int) -> tuple[int, int]:
-    k = d.year * 12 + d.month - 1 + n
-    return k // 12, k % 12 + 1
-
-
-class _Scan:
-    """The text being read; ``take`` removes what a pattern matched."""
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-        self.repeat = False
-
-    def take(self, pattern: str) -> re.Match | None:
-        m = re.search(pattern, self.s)
-        if m:
-            if any(w in REPEAT for w in m.group(0).split()):
-                self.repeat = True
-            self.s = (self.s[: m.start()] + " " + self.s[m.end() :]).strip()
-        return m
-
-    def has(self, pattern: str) -> bool:
-        return re.search(pattern, self.s) is not None
-
-
-def _hour_value(token: str) -> int:
-    return NUMBER_WORDS[token] if token in NUMBER_WORDS else int(token)
-
-
-def _take_time(sc: _Scan) -> time | None | bool:
-    """The clock time (None: none written; False: written but impossible)."""
-    num = rf"(\d{{1,2}}|{_NUM_ALT})"
-    m = sc.take(rf"\b(?:{_TIME_WORD}\s*)?setengah\s+{num}\b{_PERIOD}")
-    if m:
-        h = _hour_value(m.group(1)) - 1
-        if not 0 <= h <= 11:
-            return False
-        hour = apply_period(h or 12, m.group(2))
-        return time(hour, 30) if hour is not None else False
-    m = sc.take(
-        rf"\b{_TIME_WORD}\s*{num}(?:[.:](\d{{2}}))?"
-        rf"(?:\s+(lewat|lebih|kurang)\s+(seperempat|\d{{1,2}})(?:\s+menit)?)?\b{_PERIOD}"
-    )
-    if m is None:
-        m = sc.take(rf"\b(\d{{1,2}})[.:](\d{{2}})()()\b{_PERIOD}")
-    if m is None:
-        m = sc.take(
-            rf"(?<!tgl )(?<!tanggal )(?<!/)\b(\d{{1,2}})()()()\s+({_PERIOD_ALT})\b(?![/.:-]\d)"
-        )
-    if m is None:
-        return None
-    hour = apply_period(_hour_value(m.group(1)), m.group(5))
-    minute = int(m.group(2) or 0)
-    if m.group(3):
-        delta = 15 if m.group(4) == "seperempat" else int(m.group(4))
-        if m.group(2) or not 0 < delta < 60:
-            return False
-        if m.group(3) == "kurang":
-            hour = None if hour is None else (hour - 1) % 24
-            minute = 60 - delta
-        else:
-            minute = delta
-    if hour is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
-        return False
-    return time(hour, minute)
-
-
-@dataclass
-class _Parts:
-    on_date: date | None = None
-    explicit_year: bool = True
-    rel_days: int | None = None
-    weekdays: set[int] | None = None
-    day_qualifier: str | None = None  # "depan" / "ini" after a weekday
-    month_day: int | None = None
-    month_offset: int | None = None  # "bulan depan" / "bulan ini"
-    everyday: bool = False
-
-
-def _take_dates(sc: _Scan, today: date) -> _Parts | None:
-    p = _Parts()
-    m = sc.take(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
-    if m:
-        p.on_date = _valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        return p if p.on_date else None
-    m = sc.take(
-        r"\b(\d{1,2})[/-](\d{1,2})(?:[/-](\d{4}|\d{2}))?\b|\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b"
-    )
-    if m:
-        d, mo, y = (m.group(1), m.group(2), m.group(3)) if m.group(1) else m.group(4, 5, 6)
-        p.explicit_year = y is not None
-        year = (int(y) + (2000 if len(y) == 2 else 0)) if y else today.year
-        p.on_date = _valid_date(year, int(mo), int(d))
-        return p if p.on_date else None
-    m = sc.take(
-        rf"\b(?:(?:tanggal|tgl)\s*)?(\d{{1,2}})\s*({_MONTH_ALT})\b(?:\s+(?:tahun\s+)?(\d{{4}}))?"
-    )
-    if m:
-        p.explicit_year = m.group(3) is not None
-        year = int(m.group(3)) if m.group(3) else today.year
-        p.on_date = _valid_date(year, MONTHS[m.group(2)], int(m.group(1)))
-        return p if p.on_date else None
-    return p
-
-
-def _take_relative(sc: _Scan, p: _Parts) -> bool:
-    rel = None
-    m = sc.take(r"\b(\d{1,2}|" + _NUM_ALT + r")\s+(hari|minggu)\s+(?:lagi|kemudian|ke depan)\b")
-    if m:
-        n = _hour_value(m.group(1))
-        rel = n * (7 if m.group(2) == "minggu" else 1)
-    elif m := sc.take(r"(?<!hari )\b(?:se)?minggu\s+(depan)\b"):
-        # "minggu depan" (next week) - unless it is "hari minggu depan" (next Sunday)
-        rel = 7
-    elif m := sc.take(r"\b(hari ini|besok|lusa|malam ini|pagi ini|sore ini|siang ini)\b"):
-        rel = {"besok": 1, "lusa": 2}.get(m.group(1), 0)
-    if rel is None:
-        return True
-    if p.rel_days is not None:
-        return False
-    p.rel_days = rel
-    return True
-
-
-def _take_month_days(sc: _Scan, p: _Parts) -> bool:
-    m = sc.take(r"\b(?:tanggal|tgl)\s*(\d{1,2})\b")
-    if m:
-        p.month_day = int(m.group(1))
-        if not 1 <= p.month_day <= 31:
-            return False
-    m = sc.take(r"\b(awal|akhir)\s+bulan(?:\s+(depan|ini))?\b")
-    if m:
-        if p.month_day is not None:
-            return False
-        p.month_day = 1 if m.group(1) == "awal" else LAST_DAY
-        if m.group(2):
-            p.month_offset = 1 if m.group(2) == "depan" else 0
-    m = sc.take(r"\bbulan\s+(depan|ini)\b")
-    if m:
-        if p.month_offset is not None:
-            return False
-        p.month_offset = 1 if m.group(1) == "depan" else 0
-    return True
-
-
-def _take_weekdays(sc: _Scan, p: _Parts) -> bool:
-    days: set[int] = set()
-    rng = rf"\b({_DAY_ALT})\s*(?:-|–|sampai(?:\s+dengan)?|hingga)\s*({_DAY_ALT})\b"
-    if sc.take(r"\bhari\s+kerja\b"):
-        days.update(range(5))
-    if sc.take(r"\b(?:akhir\s+minggu|weekend)\b"):
-        days.update((5, 6))
-    while m := sc.take(rng):
-        first, last = DAYS[m.group(1)], DAYS[m.group(2)]
-        if first == last:
-            return False
-        days.update((first + i) % 7 for i in range((last - first) % 7 + 1))
-    while m := re.search(rf"\b({_DAY_ALT})\b(\s+(depan|ini))?", sc.s):
-        after_hari = sc.s[: m.start()].rstrip().endswith("hari")
-        if m.group(1) == "minggu" and m.group(3) and not after_hari:
-            return False  # "minggu ini": this week (which day?), not "hari Minggu ini"
-        sc.take(re.escape(m.group(0)))
-        days.add(DAYS[m.group(1)])
-        if m.group(3):
-            if p.day_qualifier is not None:
-                return False
-            p.day_qualifier = m.group(3)
-    everyday = r"\b(?:setiap|tiap|saban)\s+hari(?:nya)?\b"
-    if not days and not sc.has(r"\b(?:tanggal|tgl)\b") and sc.take(everyday):
-        p.everyday = True
-    if sc.take(r"\b(?:harian|sehari-hari)\b"):
-        p.everyday = True
-        sc.repeat = True
-    if days:
-        p.weekdays = days
-    return True
-
-
 def _phrase(d: date, at: time, zone: str | None) -> str:
     z = f" {zone_label(zone)}" if zone else ""
     return f"{d.day}/{d.month}/{d.year} jam {at.hour:02d}.{at.minute:02d}{z}"
@@ -298,7 +112,7 @@ def parse_when(text: str, now: datetime, zone: str, *, mode: str = "any") -> Whe
     assert mode in MODES
     if not text or not text.strip() or len(text) > 200:
         return When(INVALID, problem="format")
-    sc = _Scan(_normalise(text))
+    sc = Scan(_normalise(text))
 
     named = sc.take(r"\b(wib|wita|wit)\b")
     if named and sc.has(r"\b(wib|wita|wit)\b"):
@@ -307,24 +121,24 @@ def parse_when(text: str, now: datetime, zone: str, *, mode: str = "any") -> Whe
     local_now = now.astimezone(ZoneInfo(tz_name))
     today = local_now.date()
 
-    parts = _take_dates(sc, today)
+    parts = take_dates(sc, today)
     if parts is None:
         return When(INVALID, problem="date")
-    at = _take_time(sc)
+    at = take_time(sc)
     if at is False:
         return When(INVALID, problem="time")
-    loose = re.search(rf"\b({_PERIOD_ALT})\b", sc.s)
-    if at is not None and loose and not _PERIOD_AFTER.search(text.lower()):
+    loose = re.search(rf"\b({PERIOD_ALT})\b", sc.s)
+    if at is not None and loose and not PERIOD_AFTER.search(text.lower()):
         # "nanti malam jam 8", "besok sore pukul 4": the part of the day came first
         hour = apply_period(at.hour, loose.group(1))
         if hour is None:
             return When(INVALID, problem="time")
         at = at.replace(hour=hour)
-    if sc.has(rf"\b{_TIME_WORD}\s*\d|\d[.:]\d{{2}}\b"):
+    if sc.has(rf"\b{TIME_WORD}\s*\d|\d[.:]\d{{2}}\b"):
         return When(INVALID, problem="format")  # a second time: which one?
-    if parts.on_date is None and not _take_month_days(sc, parts):
+    if parts.on_date is None and not take_month_days(sc, parts):
         return When(INVALID, problem="format")
-    if not _take_relative(sc, parts) or not _take_weekdays(sc, parts):
+    if not take_relative(sc, parts) or not take_weekdays(sc, parts):
         return When(INVALID, problem="format")
     if any(w in REPEAT for w in sc.s.split()):
         sc.repeat = True
@@ -349,13 +163,13 @@ def parse_when(text: str, now: datetime, zone: str, *, mode: str = "any") -> Whe
     if policy == "roll7":  # "kamis jam 7" said on a Thursday after 7: next week
         return replace(w, on_date=day + timedelta(days=7))
     if policy == "rollmonth":  # "tgl 5 jam 9" after that: the 5th of next month
-        nxt = _month_day(*_add_months(day, 1), day.day if day.day < 29 else LAST_DAY)
+        nxt = _month_day(*add_months(day, 1), day.day if day.day < 29 else LAST_DAY)
         return replace(w, on_date=nxt) if nxt else replace(base, problem="date")
     nxt = {
-        "year": _valid_date(day.year + 1, day.month, day.day),
+        "year": valid_date(day.year + 1, day.month, day.day),
         "day": day + timedelta(days=1),
         "week": day + timedelta(days=7),
-        "month": _month_day(*_add_months(day, 1), day.day),
+        "month": _month_day(*add_months(day, 1), day.day),
     }.get(policy)
     if nxt is not None and datetime.combine(nxt, at, tzinfo=ZoneInfo(tz_name)) <= local_now:
         nxt = None
@@ -364,10 +178,10 @@ def parse_when(text: str, now: datetime, zone: str, *, mode: str = "any") -> Whe
 
 
 def _month_day(y: int, mo: int, day: int) -> date | None:
-    return _last_day(y, mo) if day == LAST_DAY else _valid_date(y, mo, day)
+    return month_last_day(y, mo) if day == LAST_DAY else valid_date(y, mo, day)
 
 
-def _combine(p: _Parts, repeat: bool, today: date, base: When, mode: str):
+def _combine(p: Parts, repeat: bool, today: date, base: When, mode: str):
     """One meaning: a recurrence (a When without its time yet), or (a single day, what to do
     if that moment has passed), or an INVALID When."""
     weekdays = p.weekdays or set()
@@ -398,13 +212,13 @@ def _combine(p: _Parts, repeat: bool, today: date, base: When, mode: str):
             return recurring(kind=MONTHLY, day=p.month_day)
         if repeat:
             return replace(base, problem="format")
-        y, mo = _add_months(today, p.month_offset or 0)
+        y, mo = add_months(today, p.month_offset or 0)
         target = _month_day(y, mo, p.month_day if p.month_day is not None else today.day)
         if target is None:
             return replace(base, problem="date")
         if p.month_offset is None:
             if target < today:  # "tgl 5" on the 20th: the 5th of next month
-                target = _month_day(*_add_months(today, 1), p.month_day or today.day)
+                target = _month_day(*add_months(today, 1), p.month_day or today.day)
                 if target is None:
                     return replace(base, problem="date")
             return target, "rollmonth"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,15 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from bot.accounts.models import User
 from bot.config import Settings
 from bot.db import Database
-from bot.db.base import utcnow
-from bot.feedback.answers import display_answer, is_answered, parse_button, parse_text
-from bot.feedback.codes import normalize_code, respondent_hash
+from bot.feedback.answer_read import AnswerReader, Resp, stamp
+from bot.feedback.answers import is_answered, parse_button, parse_text
 from bot.feedback.errors import (
     InvalidAnswer,
     NoResponse,
-    SessionClosed,
-    SessionNotFound,
-    SessionNotOpen,
     StaleStep,
 )
 from bot.feedback.models import (
@@ -46,32 +41,11 @@ from bot.feedback.models import (
     STATUS_SUBMITTED,
     FeedbackAnswer,
     FeedbackResponse,
-    FeedbackSession,
 )
-from bot.feedback.types import CLOSED, SCHEDULED, AnswerView, ReviewLine, SessionView, Step
+from bot.feedback.types import Step
 
 
-@dataclass
-class _Resp:
-    id: int
-    status: str
-    current_index: int
-    revision: int = 0
-
-
-_LIGHT_COLUMNS = [c for c in FeedbackSession.__table__.c if c.name != "questionnaire"]
-
-
-def _stamp(view: SessionView) -> datetime:
-    """Now, for response timestamps. Anonymous sessions keep only the day (UTC), so the times
-    cannot be matched against other records (e.g. when a user row changed) to re-identify."""
-    now = utcnow()
-    if view.anonymous:
-        return now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return now
-
-
-class AnsweringFlow:
+class AnsweringFlow(AnswerReader):
     """The answering methods of :class:`bot.feedback.service.FeedbackService` (a mixin: the
     service sets ``db``, ``settings``, the questionnaire cache and the SQLite write lock)."""
 
@@ -90,91 +64,8 @@ class AnsweringFlow:
         async with self._write_lock, self.db.session() as s:
             yield s
 
-    def _view(self, m, questionnaire: dict[str, Any]) -> SessionView:
-        return SessionView(
-            id=m["id"],
-            code=m["code"],
-            title=m["title"],
-            starts_on=m["starts_on"],
-            ends_on=m["ends_on"],
-            place=m["place"],
-            organizer_name=m["organizer_name"],
-            topics=list(m["topics"] or []),
-            template_id=m["template_id"],
-            questionnaire=questionnaire,
-            opens_at=m["opens_at"],
-            closes_at=m["closes_at"],
-            anonymous=m["anonymous"],
-            created_by=m["created_by"],
-            created_at=m["created_at"],
-        )
-
-    async def _read(
-        self, code: str, telegram_id: int
-    ) -> tuple[SessionView, str, _Resp | None, dict[str, tuple[Any, str | None]]]:
-        """(open session, respondent hash, response or None, answers by key)."""
-        code_n = normalize_code(code)
-        if code_n is None:
-            raise SessionNotFound(code=code)
-        async with self.db.session() as s:
-            known = self._frozen.get(code_n)
-            if known is None:
-                row = (
-                    await s.execute(
-                        select(
-                            FeedbackSession.id, FeedbackSession.salt, FeedbackSession.questionnaire
-                        ).where(FeedbackSession.code == code_n)
-                    )
-                ).first()
-                if row is None:
-                    raise SessionNotFound(code=code)
-                known = self._frozen[code_n] = (row[0], row[1], row[2])
-            sid, salt, questionnaire = known
-            rhash = respondent_hash(salt, code_n, telegram_id, self.settings.feedback_secret)
-            rows = (
-                await s.execute(
-                    select(
-                        *_LIGHT_COLUMNS,
-                        FeedbackResponse.id.label("r_id"),
-                        FeedbackResponse.status.label("r_status"),
-                        FeedbackResponse.current_index.label("r_index"),
-                        FeedbackResponse.revision.label("r_revision"),
-                        FeedbackAnswer.key.label("a_key"),
-                        FeedbackAnswer.value.label("a_value"),
-                        FeedbackAnswer.text.label("a_text"),
-                    )
-                    .select_from(FeedbackSession)
-                    .outerjoin(
-                        FeedbackResponse,
-                        (FeedbackResponse.session_id == FeedbackSession.id)
-                        & (FeedbackResponse.respondent_hash == rhash),
-                    )
-                    .outerjoin(FeedbackAnswer, FeedbackAnswer.response_id == FeedbackResponse.id)
-                    .where(FeedbackSession.id == sid)
-                )
-            ).all()
-        if not rows:  # deleted meanwhile
-            self._frozen.pop(code_n, None)
-            raise SessionNotFound(code=code)
-        m = rows[0]._mapping
-        view = self._view(m, questionnaire)
-        status = view.status()
-        if status == SCHEDULED:
-            raise SessionNotOpen(code=view.code, title=view.title, opens_at=view.opens_at)
-        if status == CLOSED:
-            raise SessionClosed(code=view.code, title=view.title, closes_at=view.closes_at)
-        if m["r_id"] is None:
-            return view, rhash, None, {}
-        answers = {
-            r._mapping["a_key"]: (r._mapping["a_value"], r._mapping["a_text"])
-            for r in rows
-            if r._mapping["a_key"] is not None
-        }
-        resp = _Resp(m["r_id"], m["r_status"], m["r_index"], m["r_revision"])
-        return view, rhash, resp, answers
-
     @staticmethod
-    async def _move(s, resp: _Resp, new_index: int, now: datetime, **values: Any) -> None:
+    async def _move(s, resp: Resp, new_index: int, now: datetime, **values: Any) -> None:
         """Set the response's position, only if nothing changed it since it was read."""
         res = await s.execute(
             update(FeedbackResponse)
@@ -193,7 +84,7 @@ class AnsweringFlow:
                 if resp.status == STATUS_SUBMITTED and resp.current_index != view.total:
                     try:  # editing a submitted response starts from the review
                         async with self._write() as s:
-                            await self._move(s, resp, view.total, _stamp(view))
+                            await self._move(s, resp, view.total, stamp(view))
                     except StaleStep:
                         continue
                     resp.current_index = view.total
@@ -211,7 +102,7 @@ class AnsweringFlow:
                         user_id = await s.scalar(
                             select(User.id).where(User.telegram_id == telegram_id)
                         )
-                    now = _stamp(view)
+                    now = stamp(view)
                     rid = (
                         await s.execute(
                             insert(FeedbackResponse)
@@ -228,7 +119,7 @@ class AnsweringFlow:
                             .returning(FeedbackResponse.id)
                         )
                     ).scalar_one()
-                return self._step(view, _Resp(rid, STATUS_IN_PROGRESS, 0), {}, new=True)
+                return self._step(view, Resp(rid, STATUS_IN_PROGRESS, 0), {}, new=True)
             except IntegrityError:
                 continue  # a concurrent start created it first: read it back
         raise RuntimeError("gagal memulai respons")
@@ -329,7 +220,7 @@ class AnsweringFlow:
         ]
         if missing:
             return self._step(view, resp, answers, missing=missing)
-        now = _stamp(view)
+        now = stamp(view)
         was_submitted = resp.status == STATUS_SUBMITTED
         async with self._write() as s:
             await self._move(
@@ -365,7 +256,7 @@ class AnsweringFlow:
                 raise StaleStep(index=resp.current_index)
         else:
             kind, arg = fn(q, answers)
-        now = _stamp(view)
+        now = stamp(view)
         new_index = index
         if kind in ("set_next", "clear_next"):
             new_index = index + 1
@@ -407,57 +298,3 @@ class AnsweringFlow:
             raise StaleStep(index=resp.current_index) from None
         resp.current_index = new_index
         return self._step(view, resp, answers)
-
-    def _step(
-        self,
-        view: SessionView,
-        resp: _Resp,
-        answers: dict[str, tuple[Any, str | None]],
-        *,
-        new: bool = False,
-        resumed: bool = False,
-        force_review: bool = False,
-        missing: list[int] | None = None,
-    ) -> Step:
-        total = view.total
-        index = resp.current_index
-        if force_review:
-            index = total
-        submitted = resp.status == STATUS_SUBMITTED
-        if index >= total:
-            lines = []
-            for i, q in enumerate(view.questions):
-                value, text = answers.get(q["key"], (None, None))
-                ans = display_answer(q, value, text) if is_answered(q, value, text) else None
-                lines.append(ReviewLine(i + 1, q["short"], q["text"], q["required"], ans))
-            return Step(
-                kind="review",
-                session=view,
-                index=total,
-                total=total,
-                lines=lines,
-                submitted=submitted,
-                new=new,
-                resumed=resumed,
-                missing=missing or [],
-            )
-        q = view.questions[index]
-        value, text = answers.get(q["key"], (None, None))
-        ans = (
-            AnswerView(value, text, display_answer(q, value, text))
-            if is_answered(q, value, text)
-            else None
-        )
-        selected = frozenset(value or []) if q["type"] == "multi" else frozenset()
-        return Step(
-            kind="question",
-            session=view,
-            index=index,
-            total=total,
-            question=q,
-            answer=ans,
-            selected=selected,
-            submitted=submitted,
-            new=new,
-            resumed=resumed,
-        )

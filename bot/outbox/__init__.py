@@ -4,7 +4,8 @@ from bot.outbox.claims import Claimed
 from bot.outbox.leader import Leadership
 from bot.outbox.pacing import TokenBucket
 from bot.outbox.progress import Content, Counts, Progress
-from bot.outbox.sender import ProgressReporter, Sender
+from bot.outbox.reporter import ProgressReporter
+from bot.outbox.sender import Sender
 from bot.outbox.store import OutboxService, Recipient
 
 __all__ = [

@@ -3,17 +3,18 @@
 Pure functions, no ``telegram`` import:
 
 - :mod:`bot.tghtml.parse`: the tokenizer (a port of TDLib's ``parse_html``), :class:`HtmlError`,
-  :func:`validate_html` with Telegram's error wording, :func:`parse_html` (the plain text and its
-  Bot API entities), :func:`visible_length`, :func:`utf16_length`;
+  :func:`validate_html` with Telegram's error wording, :func:`visible_length`,
+  :func:`utf16_length`;
+- :mod:`bot.tghtml.entities`: :func:`parse_html`, the plain text and its Bot API entities;
 - :mod:`bot.tghtml.plain`: :func:`html_to_plain`, readable terminal text;
 - :mod:`bot.tghtml.split`: :func:`split_message`, parts within Telegram's length limit.
 """
 
+from bot.tghtml.entities import parse_html
 from bot.tghtml.parse import (
     ALLOWED_TAGS,
     ERROR_PREFIX,
     HtmlError,
-    parse_html,
     utf16_length,
     validate_html,
     visible_length,
