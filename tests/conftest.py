@@ -8,6 +8,7 @@ PostgreSQL too (every table is emptied before each test).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -137,6 +138,23 @@ class Harness:
         await self.stop()
         await self.start()
 
+    async def register(self, user_id: int, name: str = "Komang") -> Call:
+        """A new user presses /start; returns the OPD question, the last message of that flow.
+
+        Waiting for that message (not for a quiet moment) keeps a slow machine from handing
+        the registration's last reply to the test's next ``say``."""
+        mark = self.fake.mark()
+        self.fake.send_message(user_id, "/start", first_name=name)
+        asked = await self.fake.wait_for(
+            "sendMessage",
+            chat_id=user_id,
+            after=mark,
+            timeout=20,
+            predicate=lambda c: any(d.startswith("opd:") for _, d in buttons_of(c)),
+        )
+        await self.fake.wait_idle()
+        return asked
+
     async def say(
         self,
         user_id: int,
@@ -198,6 +216,18 @@ class Harness:
 @pytest.fixture
 async def harness(fake: FakeTelegram, settings: Settings):
     h = Harness(fake, settings)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+
+
+@contextlib.asynccontextmanager
+async def helpdesk_bot(fake: FakeTelegram, db_url: str, helpdesk: int, **extra: Any):
+    """A running bot whose helpdesk is the supergroup ``helpdesk`` (settings ``extra``)."""
+    fake.add_chat(helpdesk, "supergroup", "Helpdesk Diskominfo")
+    h = Harness(fake, make_settings(fake, db_url, helpdesk_chat_id=helpdesk, **extra))
     await h.start()
     try:
         yield h

@@ -14,7 +14,13 @@ from bot.knowledge.loader import check_knowledge
 from bot.outbox.models import OutboxMessage
 from bot.tickets.checklists import PLATFORMS, load_checklists
 from bot.tickets.models import Ticket
-from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, buttons_of, make_settings, message_id_of
+from tests.conftest import (
+    ADMIN_ID,
+    KNOWLEDGE,
+    buttons_of,
+    helpdesk_bot,
+    message_id_of,
+)
 
 USER = 601
 OTHER = 602
@@ -22,19 +28,13 @@ HELPDESK = -100888
 
 
 async def _register(h, user_id=USER, name="Wayan"):
-    mark = h.fake.mark()
-    h.fake.send_message(user_id, "/start", first_name=name)
-    await h.fake.wait_for("sendMessage", chat_id=user_id, after=mark)
-    await h.fake.wait_idle()
+    await h.register(user_id, name)
 
 
 @pytest.fixture
 async def desk(fake, db_url):
-    fake.add_chat(HELPDESK, "supergroup", "Helpdesk Diskominfo")
-    h = Harness(fake, make_settings(fake, db_url, helpdesk_chat_id=HELPDESK))
-    await h.start()
-    yield h
-    await h.stop()
+    async with helpdesk_bot(fake, db_url, HELPDESK) as h:
+        yield h
 
 
 def test_every_platform_has_a_valid_checklist():

@@ -11,18 +11,22 @@ from sqlalchemy import select
 
 from bot.knowledge.models import QuestionLog
 from bot.tickets.models import Ticket, TicketMessage
-from tests.conftest import ADMIN_ID, KNOWLEDGE, Harness, buttons_of, make_settings, message_id_of
+from tests.conftest import (
+    ADMIN_ID,
+    KNOWLEDGE,
+    Harness,
+    buttons_of,
+    helpdesk_bot,
+    make_settings,
+    message_id_of,
+)
 
 USER = 601
 HELPDESK = -100777
 
 
 async def _register(h, user_id=USER, name="Komang"):
-    mark = h.fake.mark()
-    h.fake.send_message(user_id, "/start", first_name=name)
-    # the greeting first: on a busy machine the handler may think longer than wait_idle's quiet
-    await h.fake.wait_for("sendMessage", chat_id=user_id, after=mark, timeout=20)
-    await h.fake.wait_idle()
+    await h.register(user_id, name)
 
 
 async def _logs(h):
@@ -152,11 +156,8 @@ async def test_group_answers_only_tanya_and_mentions(harness):
 
 @pytest.fixture
 async def helpdesk_harness(fake, db_url):
-    fake.add_chat(HELPDESK, "supergroup", "Helpdesk Diskominfo")
-    h = Harness(fake, make_settings(fake, db_url, helpdesk_chat_id=HELPDESK))
-    await h.start()
-    yield h
-    await h.stop()
+    async with helpdesk_bot(fake, db_url, HELPDESK) as h:
+        yield h
 
 
 async def test_refusal_handoff_and_reply_back(helpdesk_harness):

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from bot.outbox.models import Delivery, OutboxMessage
 from bot.tickets.digest import queue_digest
 from bot.tickets.models import Ticket, TicketMessage
-from tests.conftest import ADMIN_ID, Harness, buttons_of, make_settings, message_id_of
+from tests.conftest import ADMIN_ID, buttons_of, helpdesk_bot, message_id_of
 
 USER = 501
 ADMIN2 = 1001
@@ -21,22 +21,13 @@ HELPDESK = -100777
 
 
 async def _register(h, user_id=USER, name="Komang"):
-    mark = h.fake.mark()
-    h.fake.send_message(user_id, "/start", first_name=name)
-    await h.fake.wait_for("sendMessage", chat_id=user_id, after=mark)
-    await h.fake.wait_idle()
+    await h.register(user_id, name)
 
 
 @pytest.fixture
 async def desk(fake, db_url):
-    fake.add_chat(HELPDESK, "supergroup", "Helpdesk Diskominfo")
-    h = Harness(
-        fake,
-        make_settings(fake, db_url, helpdesk_chat_id=HELPDESK, admin_ids=f"{ADMIN_ID},{ADMIN2}"),
-    )
-    await h.start()
-    yield h
-    await h.stop()
+    async with helpdesk_bot(fake, db_url, HELPDESK, admin_ids=f"{ADMIN_ID},{ADMIN2}") as h:
+        yield h
 
 
 async def _ticket(h, question="cara perpanjang SIM", user_id=USER):
