@@ -287,7 +287,7 @@ async def run_sandbox(
 async def _run(settings: Settings, user_id, name, admin, database_url, lines) -> None:
     from bot.config import load_settings
     from bot.core import Core
-    from handlers.app import build_application, start_app, stop_app
+    from handlers.app import app_busy, build_application, start_app, stop_app
 
     fake = FakeTelegram(bot_username="opdbot_sandbox_bot", bot_name="OPD Bot (sandbox)")
     await fake.start()
@@ -309,6 +309,7 @@ async def _run(settings: Settings, user_id, name, admin, database_url, lines) ->
     app = build_application(core)
     chat = TerminalChat(fake, user_id, helpdesk_id=helpdesk)
     await start_app(app)
+    fake.busy = lambda: app_busy(app)
     chat.print(
         "opdbot sandbox — bot yang sama, tanpa Telegram. Ketik pesan atau perintah "
         "(mulai dengan /start). Tombol dipilih dengan kuncinya: [1], [a], atau nilai skala "

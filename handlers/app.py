@@ -66,6 +66,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
+def app_busy(app: Application) -> bool:
+    """True while the application holds updates it has not finished handling (queued or being
+    handled). The sandbox and the tests wait for this, not for a quiet moment alone."""
+    return app.update_queue.qsize() > 0 or app.update_processor.current_concurrent_updates > 0
+
+
 class OpdBot(ExtBot):
     """The bot object of the application. A button press answered more than 15 s after it was
     made (a backlog after downtime, a slow database) is refused by Telegram with "query is too

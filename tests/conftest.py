@@ -118,16 +118,19 @@ class Harness:
 
     async def start(self) -> None:
         from bot.core import Core
-        from handlers.app import build_application, start_app
+        from handlers.app import app_busy, build_application, start_app
 
         self.core = await Core.create(self.settings, migrate=False)
         self.app = build_application(self.core)
         await start_app(self.app)
+        app = self.app
+        self.fake.busy = lambda: app_busy(app)
 
     async def stop(self) -> None:
         from handlers.app import stop_app
 
         if self.app is not None:
+            self.fake.busy = None
             await stop_app(self.app)
             self.app = None
         if self.core is not None:

@@ -122,6 +122,9 @@ class FakeTelegram(
         self._poll_event = asyncio.Event()
         self._polls_waiting = 0
         self._inflight = 0
+        #: set by whoever runs the bot: True while it still holds updates it has not finished
+        #: (``wait_idle`` waits for those too, not only for a quiet moment)
+        self.busy: Callable[[], bool] | None = None
         self._last_activity = time.monotonic()
         self._webhook_task: asyncio.Task | None = None
         self._webhook_client: Any = None
