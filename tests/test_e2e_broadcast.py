@@ -215,8 +215,14 @@ async def test_schedule_a_broadcast_then_it_starts_on_time_or_is_cancelled(harne
         await _received(h, chat, lambda c: "Terjadwal untuk besok" in c.text)
     await _wait_done(h, mid)
     await h.core.background.reporter.tick()
-    status = h.fake.last("editMessageText", ADMIN_ID)
-    assert int(status.params["message_id"]) == message_id_of(done) and "selesai" in status.text
+    # the confirmation message becomes the report (other edits may arrive around it)
+    await h.fake.wait_for(
+        "editMessageText",
+        chat_id=ADMIN_ID,
+        predicate=lambda c: (
+            int(c.params["message_id"]) == message_id_of(done) and "selesai" in c.text
+        ),
+    )
     # A second scheduled one is cancelled from its confirmation message.
     audience, mid2 = await _compose(h, "Tidak jadi")
     summary = await _preview_all(h, audience, mid2)

@@ -92,7 +92,7 @@ async def test_recipients_confirm_once_and_admin_sees_per_opd(h):
     ans = await h.fake.wait_for("answerCallbackQuery", after=mark)
     assert "tidak berlaku" in ans.params.get("text", "")
     # the admin's view, per OPD
-    listing = await h.say(ADMIN_ID, "/konfirmasi")
+    listing = await h.say(ADMIN_ID, "/konfirmasi", method="sendMessage")
     assert (f"#{mid} · 2/6", f"cfa:v:{mid}") in buttons_of(listing)
     mark = h.fake.mark()
     h.fake.press_button(ADMIN_ID, message_id_of(listing), f"cfa:v:{mid}")
