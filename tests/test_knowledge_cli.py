@@ -119,3 +119,40 @@ def test_search_explain_prints_signals_weights_and_decision(kb_dir: Path) -> Non
     assert f"ambang p >= {model.threshold:.3f}" in out
     refused = runner.invoke(kb_app, ["search", "--explain", "resep rendang padang"])
     assert "keputusan: DITOLAK" in refused.stdout
+
+
+def test_search_with_db_uses_the_phrasings_learned_in_chat(
+    kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot.db import Database, upgrade
+    from bot.knowledge.learning import LearnedStore
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'learned.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    question = "gimana merapikan arsip dokumentasi lama di laptop"
+    before = runner.invoke(kb_app, ["search", "--json", question])
+    assert not json.loads(before.stdout)["answered"]
+    # the database is read, never created or migrated: not there yet -> one polite line
+    missing = runner.invoke(kb_app, ["search", "--db", question])
+    assert missing.exit_code == 1 and "DATABASE_URL" in missing.stderr
+    assert "Traceback" not in missing.output
+    upgrade(url)
+
+    async def learn() -> None:
+        db = Database(url)
+        try:
+            await LearnedStore(db).accept_new("desain-canva-memulai", question, None, 1000)
+        finally:
+            await db.dispose()
+
+    asyncio.run(learn())
+    after = runner.invoke(kb_app, ["search", "--json", "--db", question])
+    assert after.exit_code == 0, after.output
+    row = json.loads(after.stdout)
+    assert row["answered"] and row["hits"][0]["id"] == "desain-canva-memulai"
+    assert "+1 frasa" in after.stderr
+    # without --db the files alone still decide
+    again = runner.invoke(kb_app, ["search", "--json", question])
+    assert not json.loads(again.stdout)["answered"]

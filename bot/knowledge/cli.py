@@ -137,6 +137,40 @@ def answer_lines(kb: KnowledgeBase, questions: Iterable[str], as_json: bool) -> 
             yield _readable(result)
 
 
+def _with_learned(kb: KnowledgeBase) -> KnowledgeBase:
+    """The files plus the phrasings accepted in the database, merged as the bot merges them.
+    Reads only: the database is never migrated or changed from here."""
+    import asyncio
+
+    from bot.db import Database
+    from bot.knowledge.learning import LearnedStore, merge_learned
+
+    settings = load_settings()
+
+    async def snapshot() -> dict[str, list[str]]:
+        db = Database(settings.database_url)
+        try:
+            _, learned = await LearnedStore(db).snapshot()
+            return learned
+        finally:
+            await db.dispose()
+
+    try:
+        learned = asyncio.run(snapshot())
+    except Exception as exc:  # unreachable, or not migrated yet: one line, no traceback
+        lines = str(exc).strip().splitlines()
+        reason = lines[0][:200] if lines else type(exc).__name__
+        typer.echo(
+            f"Frasa yang dipelajari tidak bisa dibaca dari database ({reason}); "
+            "jalankan `opdbot run` sekali atau periksa DATABASE_URL.",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    n = sum(len(v) for v in learned.values())
+    typer.echo(f"(+{n} frasa yang dipelajari dari database)", err=True)
+    return merge_learned(kb, learned) if n else kb
+
+
 @kb_app.command("search")
 def search(
     question: str | None = typer.Argument(
@@ -150,9 +184,17 @@ def search(
     explain: bool = typer.Option(
         False, "--explain", help="Tampilkan sinyal, bobot model keputusan, dan keputusannya."
     ),
+    with_db: bool = typer.Option(
+        False,
+        "--db",
+        help="Sertakan frasa yang dipelajari dari pemakaian (/celah, /kandidat) di DATABASE_URL, "
+        "sehingga hasilnya sama dengan bot yang berjalan.",
+    ),
 ) -> None:
     """Cari jawaban seperti bot: satu pertanyaan, atau satu per baris dari stdin."""
     kb = _load(_knowledge_dir())
+    if with_db:
+        kb = _with_learned(kb)
     questions: Iterable[str] = [question] if question is not None else _stdin_lines()
     if explain:
         for q in questions:
