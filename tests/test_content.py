@@ -362,3 +362,13 @@ def test_missing_checkers_are_skipped(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "bot.feedback.templates", None)
     _fake_module(monkeypatch, "bot.accounts.opds")  # module without check_opds
     assert check_content(tmp_path, CURRICULUM) == []
+
+
+def test_the_help_entry_names_every_command_of_the_menu():
+    """``bantuan-pakai-bot`` is the answer to "bot ini bisa apa": it lists every command the
+    bot offers in its menu (for users, organizers and admins), so none is a secret."""
+    from bot.commands import COMMANDS
+
+    body = (KNOWLEDGE / "bantuan" / "bantuan-pakai-bot.md").read_text(encoding="utf-8")
+    missing = [c.name for c in COMMANDS if c.name != "start" and f"/{c.name}" not in body]
+    assert not missing, f"bantuan-pakai-bot does not mention: {missing}"
