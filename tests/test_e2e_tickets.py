@@ -273,3 +273,37 @@ async def test_hapusdata_scrubs_ticket_texts(desk):
     async with h.core.db.session() as s:
         texts = (await s.scalars(select(TicketMessage.text))).all()
     assert texts and all("rahasia" not in x for x in texts)
+
+
+async def test_only_the_leader_queues_the_digest(desk):
+    """The digest job runs in every process; a process that does not lead queues nothing (on
+    PostgreSQL a second process is a standby; on SQLite one whose background is not started)."""
+    from bot.core import Core
+    from tests.conftest import PG_URL
+    from tests.outbox_helpers import FakeTransport
+
+    h = desk
+    await _register(h)
+    await _register(h, ADMIN_ID, "Admin Satu")
+    await _ticket(h, "cara perpanjang SIM")
+    now = datetime.now(UTC).replace(hour=5, minute=0, second=0)  # 12.00 WIB
+    async with h.core.db.session() as s:
+        await s.execute(update(Ticket).values(created_at=now - timedelta(hours=30)))
+    other = await Core.create(h.core.settings, migrate=False)
+    try:
+        if PG_URL:  # a second process on the same database: a standby
+            await other.start_background(FakeTransport())
+        assert h.core.background.is_leader and not other.background.is_leader
+        assert await queue_digest(other, now) == 0
+        async with h.core.db.session() as s:
+            digests = select(OutboxMessage).where(OutboxMessage.dedupe_key.like("tickets:%"))
+            assert (await s.scalars(digests)).all() == []
+        await h.core.stop_background()  # the leader stepped down (a takeover is under way)
+        assert await queue_digest(h.core, now) == 0
+        await h.core.start_background(h.core.transport)
+        assert h.core.background.is_leader
+        assert await queue_digest(h.core, now) == 1
+        assert await queue_digest(other, now) == 0
+    finally:
+        await other.stop_background()
+        await other.close()

@@ -1,8 +1,10 @@
 """The daily digest of tickets that have waited more than 24 hours, sent to the admins.
 
-Every process may run the check (it is cheap); the digest itself is one outbox message per local
-day (its dedupe key is the date), so two processes or a restart never send it twice, and the
-outbox delivers it to each admin once.
+Only the leader queues it (the process that runs the scheduler and the sender,
+``core.background.is_leader``): the job is scheduled in every process, a standby's run returns
+at once, and after a takeover the new leader's next run queues what is due. The digest is one
+outbox message per local day (its dedupe key is the date), so a takeover in the middle or a
+restart never sends it twice, and the outbox delivers it to each admin once.
 """
 
 from __future__ import annotations
@@ -47,7 +49,10 @@ def preview(t: TicketView) -> str:
 
 
 async def queue_digest(core: Any, now: datetime) -> int:
-    """Queue today's digest when it is due and not queued yet. Returns the recipients queued."""
+    """Queue today's digest when this process leads, it is due and not queued yet. Returns the
+    recipients queued."""
+    if not core.background.is_leader:
+        return 0
     zone = ZoneInfo(core.settings.timezone)
     local = now.astimezone(zone)
     if local.hour < DIGEST_HOUR:
