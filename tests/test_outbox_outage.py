@@ -151,3 +151,43 @@ async def test_a_crash_during_an_outage_repeats_only_in_flight_sends_and_counts_
     assert p.sent == 40
     assert p.repeats == duplicates  # the report says how many went out twice
     assert p.attempts == transport.calls
+
+
+async def test_an_outcome_waiting_for_the_database_is_written_once(env, caplog):
+    """While a worker retries the write of a send's outcome, the claimer neither writes it a
+    second time nor trips over it (it used to: 'list.remove(x): x not in list')."""
+    db, settings, outage = env
+    outbox = OutboxService(db, settings, UserService(db, settings))
+    await add_users(db, 30, start=32_000)
+    mid, _ = await outbox.broadcast_now("Siaran ketiga")
+    written: Counter[int] = Counter()
+    real = outbox.mark_sent
+
+    async def counting(row, *args, **kwargs):
+        result = await real(row, *args, **kwargs)
+        written[row.id] += 1
+        return result
+
+    outbox.mark_sent = counting
+    transport = SlowTransport(latency=0.3)
+    lead = Leadership(db, holder="A", ttl=30)
+    assert await lead.try_acquire()
+    sender = Sender(
+        outbox, transport, rate=25, leadership=lead, concurrency=4, db_retry_base=0.1,
+        db_retry_cap=0.3, poll_interval=0.2,
+    )  # fmt: skip
+    await sender.start()
+    try:
+        assert await wait_until(lambda: _ready(transport.calls >= 4), 20)
+        await outage.begin(2)  # the sends in flight finish while nothing can be written
+
+        async def drained() -> bool:
+            return not outage.active and (await outbox.get(mid)).pending == 0
+
+        assert await wait_until(drained, 60)
+    finally:
+        await sender.stop()
+    assert len(written) == 30 and max(written.values()) == 1
+    assert sender.unrecorded == []
+    assert "claim failed" not in caplog.text
+    assert (await outbox.get(mid)).sent == 30

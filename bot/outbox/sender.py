@@ -114,6 +114,7 @@ class Sender:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._busy: set[asyncio.Task | None] = set()
+        self._recording: set[Callable] = set()  # outcomes whose write is being retried now
 
     # -- hooks -------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -164,19 +165,37 @@ class Sender:
             return result
 
     async def _record(self, fn: Callable) -> None:
-        """Record a send's outcome: ``fn(epoch)`` writes it. Kept in ``unrecorded`` until done."""
+        """Record a send's outcome: ``fn(epoch)`` writes it. Kept in ``unrecorded`` until done;
+        while this call retries it, the claimer leaves it alone (``_recording``)."""
         self.unrecorded.append(fn)
+        self._recording.add(fn)
         try:
             await self._db(lambda: fn(self.epoch))
         except Fenced as exc:
             self._fenced(exc)
             return  # kept: written if this process leads again and nobody re-claimed the row
-        self.unrecorded.remove(fn)
+        finally:
+            self._recording.discard(fn)
+        self._forget(fn)
+
+    def _forget(self, fn: Callable) -> None:
+        with contextlib.suppress(ValueError):
+            self.unrecorded.remove(fn)
+
+    def _orphans(self) -> list[Callable]:
+        """Outcomes nobody is recording now: left by a cancelled send or an earlier sender."""
+        return [fn for fn in self.unrecorded if fn not in self._recording]
 
     async def _flush_unrecorded(self) -> None:
-        for fn in list(self.unrecorded):
-            await self._db(lambda fn=fn: fn(self.epoch))
-            self.unrecorded.remove(fn)
+        for fn in self._orphans():
+            if fn not in self.unrecorded or fn in self._recording:
+                continue  # written (or taken up) meanwhile
+            self._recording.add(fn)
+            try:
+                await self._db(lambda fn=fn: fn(self.epoch))
+            finally:
+                self._recording.discard(fn)
+            self._forget(fn)
             self.stats["recorded_late"] += 1
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -228,8 +247,12 @@ class Sender:
         low_water = max(1, self.batch // 2)
         while not self._stopping:
             try:
-                if self.unrecorded:
+                if self._orphans():
                     await self._flush_unrecorded()
+                    continue
+                if not self._db_ok.is_set():  # a worker retries a write: no claim meanwhile
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._db_ok.wait(), self.poll_interval)
                     continue
                 if self._queue.qsize() >= low_water:
                     self._space.clear()
