@@ -102,6 +102,15 @@ async def child_main(cfg: dict) -> None:
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(cfg["profile"])
+    b = core.budget
+    stats = {
+        "granted": b.granted,
+        "skipped": b.skipped,
+        "pauses": b.pauses,
+        "paced_grants": b.paced_grants,
+        "late_ms_per_paced_grant": round(1000 * b.late_seconds / max(1, b.paced_grants), 2),
+    }
+    write_json(cfg["stats"], stats)
     await stop_app(app)
     await core.close()
 
@@ -152,6 +161,15 @@ async def queue_broadcast(url: str, chats: list[int]) -> int:
     await outbox.enqueue(mid, [Recipient(chat_id=c) for c in chats])
     await db.dispose()
     return mid
+
+
+def write_json(path: str, data: dict) -> None:
+    Path(path).write_text(json.dumps(data))
+
+
+def read_json(path: str) -> dict | None:
+    p = Path(path)
+    return json.loads(p.read_text()) if p.exists() else None
 
 
 def cpu_seconds(pid: int) -> float:
@@ -318,6 +336,7 @@ async def run_scenario(
     n = args.users
     mark = fake.mark()
     polls = fake.get_updates_count
+    cfg = {**cfg, "stats": str(tmp / f"budget-{name}.json")}
     proc = spawn(cfg, tmp / f"child-{name}.log")
     try:
         await fake.wait_for("setMyCommands", timeout=120, after=mark)
@@ -345,7 +364,6 @@ async def run_scenario(
         r["cpu_ms_per_answer"] = round(1000 * cpu / answered, 1)
         r["loop_ms_per_answer"] = round(1000 * (th1[0] - th0[0]) / answered, 1)
         r["threads_ms_per_answer"] = round(1000 * (th1[1] - th0[1]) / answered, 1)
-        return r
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -353,6 +371,10 @@ async def run_scenario(
                 proc.wait(20)
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
+    stats = read_json(cfg["stats"])  # written by the child as it stops
+    if stats is not None:
+        r["budget"] = stats
+    return r
 
 
 if __name__ == "__main__":

@@ -95,7 +95,9 @@ class BudgetRateLimiter(BaseRateLimiter[int]):
         retries = rate_limit_args if rate_limit_args is not None else self.max_retries
         chat_id = _chat(data)
         for attempt in range(retries + 1):
-            await self.budget.acquire(REPLY, chat_id)
+            # the grant is held until Telegram answered: the budget's window counts the request
+            # until Telegram surely saw it
+            await self.budget.acquire(REPLY, chat_id, hold=True)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -104,4 +106,6 @@ class BudgetRateLimiter(BaseRateLimiter[int]):
                 log.warning("flood control on %s: every send paused for %.1fs", endpoint, seconds)
                 if attempt == retries:
                     raise
+            finally:
+                self.budget.release()
         raise AssertionError("unreachable")

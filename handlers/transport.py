@@ -122,7 +122,7 @@ class TelegramTransport:
         self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]] | None = None
     ) -> None:
         if self.budget is not None:
-            await self.budget.acquire(BULK, chat_id)
+            await self.budget.acquire(BULK, chat_id, hold=True)
         try:
             bot = await self._bot()
             await bot.edit_message_text(
@@ -139,6 +139,9 @@ class TelegramTransport:
             raise translate(exc) from exc
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from exc
+        finally:
+            if self.budget is not None:
+                self.budget.release()
 
     async def send_file(
         self,
@@ -150,7 +153,7 @@ class TelegramTransport:
         photo: bool = False,
     ) -> int:
         if self.budget is not None:
-            await self.budget.acquire(BULK, chat_id)
+            await self.budget.acquire(BULK, chat_id, hold=True)
         try:
             bot = await self._bot()
             f = InputFile(data, filename=filename)
@@ -165,3 +168,6 @@ class TelegramTransport:
             return sent.message_id
         except Exception as exc:  # noqa: BLE001
             raise translate(exc) from exc
+        finally:
+            if self.budget is not None:
+                self.budget.release()

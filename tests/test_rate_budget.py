@@ -159,3 +159,52 @@ async def test_the_bot_answers_a_burst_during_a_broadcast_without_429(fake, sett
         assert max(sum(1 for u in sends if t <= u < t + 1.0) for t in sends) <= 30
     finally:
         await h.stop()
+
+
+class LateClock:
+    """A clock whose every sleep oversleeps by ``late`` seconds (a busy event loop)."""
+
+    def __init__(self, late: float) -> None:
+        self.now = 100.0
+        self.late = late
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds) + self.late
+        await asyncio.sleep(0)
+
+
+async def test_a_late_event_loop_does_not_lower_the_rate_nor_break_the_window():
+    clock = LateClock(late=0.4 / 29)  # every wake-up 40 % of an interval late
+    budget = RateBudget(29, clock=clock, sleep=clock.sleep)
+    times: list[float] = []
+
+    async def take() -> None:
+        await budget.acquire(REPLY)
+        times.append(clock())
+
+    await asyncio.gather(*[take() for _ in range(300)])
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert rate > 28.5, rate  # charged from its slot: was 29 / 1.4 = 20.7 a second
+    assert budget.late_seconds / budget.paced_grants > 0.01  # the lateness was there
+    for t in times:  # and still no more than rate + 1 in any second
+        assert sum(1 for u in times if t <= u < t + 1.0) <= 30
+
+
+async def test_a_held_grant_counts_until_it_is_released():
+    budget = RateBudget(1000, window=3)  # 3 in any second
+    for _ in range(3):
+        await budget.acquire(BULK, hold=True)  # three requests on their way
+    fourth = asyncio.create_task(budget.acquire(REPLY))
+    await asyncio.sleep(0.1)
+    assert not fourth.done()  # Telegram may not have seen the three yet: the window is full
+    for _ in range(3):
+        budget.release()  # answered: they count from now, for a second
+    t0 = time.monotonic()
+    await asyncio.wait_for(fourth, 3.0)
+    assert 0.9 < time.monotonic() - t0 < 1.5
+    async with budget.sending(REPLY, 42):
+        assert budget._inflight == 1
+    assert budget._inflight == 0

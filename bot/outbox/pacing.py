@@ -50,7 +50,11 @@ class TokenBucket:
         self._last = now
         self._tokens = min(self.burst, self._tokens + elapsed * self.rate)
 
-    async def acquire(self, chat_id: int | None = None) -> None:
+    def release(self) -> None:
+        """Nothing to do: a bucket counts a send when it is granted (see
+        :meth:`bot.budget.RateBudget.acquire`)."""
+
+    async def acquire(self, chat_id: int | None = None, *, hold: bool = False) -> None:
         async with self._lock:
             while True:
                 now = self.clock()

@@ -372,10 +372,16 @@ class Sender:
         )
         try:
             # the grant is taken right before the request (after the begin write), so the
-            # requests reach Telegram as evenly spaced as the budget hands out its grants
-            await self.bucket.acquire(row.chat_id)
+            # requests reach Telegram as evenly spaced as the budget hands out its grants; it
+            # is held until Telegram answered (released in _send, or here when not sent)
+            await self.bucket.acquire(row.chat_id, hold=True)
+        except (asyncio.CancelledError, Fenced):
+            self.unrecorded.append(self._unbegin(row))
+            raise
+        try:
             if self.monotonic() > claimed_at + self.lease_seconds - self.lease_margin:
                 # flood control or the replies held us until the lease is about to expire
+                self.bucket.release()
                 await self._record(self._unbegin(row))
                 self.stats["released"] += 1
                 return "released"
@@ -384,6 +390,7 @@ class Sender:
             self._check_lead()
         except (asyncio.CancelledError, Fenced):
             # counted but not sent: take the attempt back when the database allows
+            self.bucket.release()
             self.unrecorded.append(self._unbegin(row))
             raise
         outcome = await self._send(row, msg)
@@ -404,7 +411,10 @@ class Sender:
         clock = self.outbox.clock
         ob = self.outbox
         try:
-            telegram_id = await self.transport.send(msg)
+            try:
+                telegram_id = await self.transport.send(msg)
+            finally:
+                self.bucket.release()  # answered: Telegram saw it by now
         except RetryAfter as exc:
             seconds = max(0.0, float(exc.seconds))
             self.bucket.pause(seconds)
