@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: str | None = None
+    #: how long a process holds an update it took from the inbox without renewing (a frozen
+    #: or dead process's updates are taken over after this)
+    inbox_lease_seconds: float = Field(default=15.0, ge=1, le=600)
+    #: handled updates are kept this long (a redelivery within it is recognised), then purged
+    inbox_retention_hours: float = Field(default=48.0, ge=1, le=24 * 30)
     feedback_retention_days: int = Field(default=180, ge=1)
     feedback_secret: str | None = None
     confirm_remind_hours: float = Field(default=3.0, ge=0, le=720)

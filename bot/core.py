@@ -12,6 +12,7 @@ from bot.budget import RateBudget
 from bot.config import Settings
 from bot.db import Database, upgrade_async
 from bot.feedback.service import FeedbackService
+from bot.inbox import InboxService
 from bot.knowledge import semantic
 from bot.knowledge.service import QAService
 from bot.outbox import OutboxService
@@ -30,6 +31,7 @@ class Core:
         self.knowledge_dir = settings.resolve_knowledge_dir()
         semantic.configure(settings.vector_cache_dir)
         self.users = UserService(db, settings)
+        self.inbox = InboxService(db)
         self.dialogs = Dialogues(db)
         self.bot_username: str | None = None
         self.transport: Transport | None = None
@@ -78,6 +80,7 @@ class Core:
         if user is None:
             return False
         await erase_personal_texts(self.db, user.id, user.chat_id)
+        await self.inbox.forget_chats({user.chat_id, telegram_id})
         await self.tickets.forget_user(user.id)
         await self.feedback.forget(telegram_id)
         return await self.users.delete_personal_data(telegram_id)

@@ -75,6 +75,13 @@ def install_redaction(secrets: Iterable[str | None]) -> RedactSecrets:
     return redact
 
 
+def redact_also(secret: str | None) -> None:
+    """A secret known only at run time (the generated webhook secret) is redacted too."""
+    if _installed is None or not secret or len(secret) < 8 or secret in _installed.needles:
+        return
+    _installed.needles = sorted([*_installed.needles, secret], key=len, reverse=True)
+
+
 def setup_logging(level: str = "INFO", secrets: Iterable[str | None] = ()) -> None:
     numeric = getattr(logging, level.upper(), logging.INFO)
     logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

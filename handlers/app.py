@@ -1,11 +1,10 @@
-"""Build and run the PTB Application around the core (polling or webhook)."""
+"""Build and run the PTB Application around the core (polling or webhook); updates reach it
+from the durable inbox (``handlers.intake``)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
 from typing import Any
 
 from telegram import LinkPreviewOptions, Update
@@ -14,7 +13,6 @@ from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    BaseUpdateProcessor,
     Defaults,
     ExtBot,
 )
@@ -30,46 +28,12 @@ from handlers.startup import CommandMenu, telegram_call
 log = logging.getLogger(__name__)
 
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of different chats run concurrently; one chat's updates run in order."""
-
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = None
-        if isinstance(update, Update):
-            if update.effective_chat is not None:
-                key = update.effective_chat.id
-            elif update.effective_user is not None:
-                key = update.effective_user.id
-        if key is None:
-            await coroutine
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            self._users[key] -= 1
-            if self._users[key] == 0:
-                del self._users[key]
-                self._locks.pop(key, None)
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-
 def app_busy(app: Application) -> bool:
-    """True while the application holds updates it has not finished handling (queued or being
-    handled). The sandbox and the tests wait for this, not for a quiet moment alone."""
-    return app.update_queue.qsize() > 0 or app.update_processor.current_concurrent_updates > 0
+    """True while the application holds updates it has not finished handling (being stored,
+    stored and not yet handled, being handled, or not yet marked done). The sandbox and the
+    tests wait for this, not for a quiet moment alone."""
+    intake = app.bot_data.get("intake")
+    return intake is not None and intake.busy
 
 
 class OpdBot(ExtBot):
@@ -89,6 +53,16 @@ class OpdBot(ExtBot):
                 raise
             log.info("callback query %s answered too late: %s", callback_query_id, exc.message)
             return False
+
+    async def get_updates_raw(self, offset: int | None, wait: int) -> list[dict]:
+        """getUpdates as Telegram's JSON (stored as is in the inbox; one malformed update
+        does not make the whole batch fail to parse). Through ``_post``, the request every
+        Bot method uses (``do_api_request`` would warn that ``get_updates`` exists)."""
+        data: dict[str, Any] = {"timeout": wait, "allowed_updates": list(Update.ALL_TYPES)}
+        if offset is not None:
+            data["offset"] = offset
+        result = await self._post("getUpdates", data, read_timeout=wait + 10)
+        return result if isinstance(result, list) else []
 
 
 def build_bot(settings, budget: RateBudget | None = None) -> OpdBot:
@@ -113,10 +87,13 @@ def build_application(core: Core) -> Application:
     app = (
         ApplicationBuilder()
         .bot(build_bot(core.settings, core.budget))
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        .updater(None)  # updates come from the inbox (handlers.intake)
         .build()
     )
     app.bot_data["core"] = core
+    from handlers.intake import UpdateIntake
+
+    app.bot_data["intake"] = UpdateIntake(app, core)
     register_handlers(app)
     return app
 
@@ -135,11 +112,8 @@ async def start_app(app: Application, *, polling: bool = True) -> None:
     await core.start_background(TelegramTransport(app.bot, budget=core.budget))
     await app.start()
     if polling:
-        assert app.updater is not None
         await telegram_call("deleteWebhook", app.bot.delete_webhook, budget)
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, bootstrap_retries=3
-        )
+    await app.bot_data["intake"].start(polling=polling)
 
 
 async def stop_app(app: Application) -> None:
@@ -147,8 +121,9 @@ async def stop_app(app: Application) -> None:
     menu: CommandMenu | None = app.bot_data.get("command_menu")
     if menu is not None:
         await menu.stop()
-    if app.updater is not None and app.updater.running:
-        await app.updater.stop()
+    intake = app.bot_data.get("intake")
+    if intake is not None:
+        await intake.stop()
     with contextlib.suppress(Exception):
         await core.stop_background()
     if app.running:

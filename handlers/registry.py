@@ -8,10 +8,18 @@ registered for the user's ``pending`` state.
 
 from __future__ import annotations
 
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.feedback.codes import DEEPLINK_PREFIX
-from handlers import dialogue, fallback, tokens
+from handlers import dialogue, fallback, guard, tokens
 from handlers.accounts import help, onboarding, opd_match, privacy, profile
 from handlers.accounts.onboarding import register_start_payload
 from handlers.common import stale
@@ -27,6 +35,9 @@ from handlers.tokens import register_pending_kind
 def register_handlers(app: Application) -> None:
     add = app.add_handler
 
+    # -- edge updates (edits, channel posts, inline buttons, messages without a sender, other
+    # update types): answered politely or ignored before any feature sees them
+    add(TypeHandler(Update, guard.guard), group=-2)
     # -- dialogue state: a command ends a half-finished dialogue (runs before every command)
     add(
         MessageHandler(

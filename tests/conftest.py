@@ -158,6 +158,21 @@ class Harness:
         await self.fake.wait_idle()
         return asked
 
+    async def settled(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until the bot has handled every update injected so far (stored in its inbox
+        and marked done): the next reply can only answer what is sent next."""
+        last = self.fake.last_update_id
+        if not last or self.core is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self.core.inbox.handled_upto(last):
+            if loop.time() > deadline:
+                raise AssertionError(
+                    f"update {last} not handled within {timeout}s; " + self.fake.describe_calls()
+                )
+            await asyncio.sleep(0.02)
+
     async def say(
         self,
         user_id: int,
@@ -167,7 +182,9 @@ class Harness:
         chat_id: int | None = None,
         **kw: Any,
     ) -> Call:
-        """Send a message as the user; return the bot's first answering call to that chat."""
+        """Send a message as the user (once the bot is done with earlier updates); return the
+        bot's first answering call to that chat."""
+        await self.settled()
         mark = self.fake.mark()
         self.fake.send_message(user_id, text, chat_id=chat_id, **kw)
         return await self.next_call(chat_id or user_id, after=mark, method=method)
@@ -181,7 +198,9 @@ class Harness:
         chat_id: int | None = None,
         method: str | tuple[str, ...] = SEND_METHODS,
     ) -> Call:
-        """Press an inline button; return the bot's next edit/send to that chat."""
+        """Press an inline button (once the bot is done with earlier updates); return the bot's
+        next edit/send to that chat."""
+        await self.settled()
         mark = self.fake.mark()
         self.fake.press_button(user_id, message_id, data, chat_id=chat_id)
         return await self.next_call(chat_id or user_id, after=mark, method=method)

@@ -85,3 +85,46 @@ async def test_bot_keeps_working_when_answers_come_too_late(harness, fake, caplo
     again = await harness.say(ADMIN_ID, "/bantuan")
     assert again.ok
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_webhook_redelivers_after_an_error_or_a_slow_answer(fake, raw_bot):
+    """Like Telegram: an update the bot answered with a non-2xx, or too slowly, comes again
+    (the same update_id) until a 2xx arrives in time."""
+    import asyncio
+
+    seen: list[int] = []
+    answers = iter([(500, 0.0), (200, 1.0), (200, 0.0)])  # error, too slow, fine
+
+    async def serve(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(
+            next(
+                line.split(b":")[1]
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length")
+            )
+        )
+        body = await reader.readexactly(length)
+        import json
+
+        seen.append(json.loads(body)["update_id"])
+        status, delay = next(answers, (200, 0.0))
+        await asyncio.sleep(delay)
+        writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n".encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        fake.webhook_timeout = 0.5
+        fake.route_webhook(f"http://127.0.0.1:{port}")
+        await raw_bot.set_webhook("https://bot.example.go.id/hook")
+        update = fake.send_message(ADMIN_ID, "halo")
+        await fake.wait_idle(quiet=0.1, timeout=10)
+        uid = update["update_id"]
+        assert seen == [uid, uid, uid]
+        assert fake.webhook_attempts[uid] == 3
+    finally:
+        server.close()
+        await raw_bot.delete_webhook()

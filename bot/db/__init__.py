@@ -17,6 +17,9 @@ from sqlalchemy.ext.asyncio import (
 
 from bot.config import PROJECT_ROOT, packaged_dir
 
+#: PostgreSQL's idle_in_transaction_session_timeout for every connection (milliseconds)
+IDLE_IN_TX_MS = "10000"
+
 
 def migrations_dir() -> Path:
     """The Alembic folder: beside the source tree, in the working directory, or shipped in the
@@ -49,6 +52,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # a frozen process (SIGSTOP, a stuck VM) must not hold locks for ever: PostgreSQL
+            # ends a transaction left idle this long (nothing here waits inside a transaction)
+            kwargs["connect_args"] = {
+                "server_settings": {"idle_in_transaction_session_timeout": IDLE_IN_TX_MS}
+            }
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

@@ -4,6 +4,7 @@
 from bot.accounts.models import Opd, User
 from bot.db.base import Base
 from bot.feedback.models import FeedbackAnswer, FeedbackResponse, FeedbackSession
+from bot.inbox.models import InboxUpdate, RuntimeSecret
 from bot.knowledge.models import (
     DraftEntry,
     GapMark,
@@ -26,11 +27,13 @@ __all__ = [
     "FeedbackResponse",
     "FeedbackSession",
     "GapMark",
+    "InboxUpdate",
     "KbRevision",
     "LearnedPhrasing",
     "Opd",
     "OutboxMessage",
     "QuestionLog",
+    "RuntimeSecret",
     "Schedule",
     "Ticket",
     "TicketMessage",

@@ -27,7 +27,9 @@ Behaviour worth knowing:
 - ``setWebhook`` takes what Telegram takes (an HTTPS URL on port 443, 80, 88 or 8443, a secret of
   ``[A-Za-z0-9_-]{1,256}``) and then makes the fake POST each update there (or to the address
   given to ``route_webhook``, like a reverse proxy in front of the bot), one at a time, with
-  ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set, retried until a 2xx answer;
+  ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set, retried until a 2xx answer
+  within ``webhook_timeout`` seconds (a non-2xx or slower answer: the update is sent again,
+  as Telegram does; ``webhook_attempts`` counts the POSTs per update);
   ``getUpdates`` then answers 409 like Telegram. ``deleteWebhook`` goes back to polling.
 - ``answerCallbackQuery`` more than ``callback_query_timeout`` seconds (15, as on Telegram)
   after the press, or twice, answers "query is too old and response timeout expired or query

@@ -137,6 +137,11 @@ class _Calls:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), remaining)
 
+    @property
+    def last_update_id(self) -> int:
+        """The id of the last update injected (0 before any)."""
+        return self._last_update_id if self._last_update_id >= self._first_update_id else 0
+
     async def wait_idle(self, quiet: float = 0.3, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until every injected update was delivered, no request is being answered, the
         bot reports no update still in its hands (``busy``, set by whoever runs the bot) and no

@@ -182,6 +182,33 @@ class _Inject:
             }
             return self._queue({"callback_query": query})
 
+    def press_inline_button(self, user_id: int, inline_message_id: str, data: str) -> dict:
+        """The user presses a button of an inline message (sent via inline mode, so the
+        callback carries ``inline_message_id`` and no ``message``)."""
+        with self._lock:
+            sender = self._ensure_user(user_id)
+            query_id = str(4_000_000_000_000 + next(self._ids))
+            query = {
+                "id": query_id,
+                "from": dict(sender),
+                "inline_message_id": inline_message_id,
+                "chat_instance": str(abs(hash((inline_message_id, self.bot_user["id"]))) % 10**18),
+                "data": data,
+            }
+            self.callback_queries[query_id] = {
+                "query": query,
+                "answered": False,
+                "answer": None,
+                "pressed": time.monotonic(),
+            }
+            return self._queue({"callback_query": query})
+
+    def inject_update(self, payload: dict) -> dict:
+        """Queue any update exactly as given (``update_id`` added): channel posts, chat member
+        changes, messages without ``from``... whatever Telegram may send."""
+        with self._lock:
+            return self._queue(json.loads(json.dumps(payload)))
+
 
 def _user_entities(text: str) -> list[dict]:
     entities = []

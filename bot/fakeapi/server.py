@@ -67,6 +67,7 @@ class FakeTelegram(
         bot_id: int = 123456789,
         bot_username: str = "opdbot_test_bot",
         bot_name: str = "OPD Bot",
+        first_update_id: int | None = None,
     ) -> None:
         self.token = token
         self.bot_user: dict = {
@@ -80,6 +81,10 @@ class FakeTelegram(
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
         self.webhook_last_error: str | None = None
+        #: seconds the bot has to answer a webhook POST; slower (or non-2xx) = sent again
+        self.webhook_timeout: float = 10.0
+        #: webhook POSTs made per update_id (redeliveries counted)
+        self.webhook_attempts: dict[int, int] = {}
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.files: dict[str, bytes] = {}
         self.callback_queries: dict[str, dict] = {}
@@ -94,9 +99,14 @@ class FakeTelegram(
         self._messages: dict[int | str, dict[int, dict]] = {}
         self._next_message_id: dict[int | str, int] = {}
         self._updates: list[dict] = []  # pending (not yet confirmed) updates, in order
-        self._update_ids = itertools.count(1)
-        self._last_update_id = 0
-        self._delivered_upto = 0
+        # Like Telegram's, update ids keep growing across runs (a bot's inbox recognises an id it
+        # stored before as a redelivery): by default they start from the clock, in ms.
+        if first_update_id is None:
+            first_update_id = int(time.time() * 1000) % 2**40
+        self._update_ids = itertools.count(first_update_id)
+        self._first_update_id = first_update_id
+        self._last_update_id = first_update_id - 1
+        self._delivered_upto = first_update_id - 1
         self._allowed_updates: list[str] | None = None
         self._poller: object | None = None
         self._ids = itertools.count(1)
@@ -379,7 +389,7 @@ class FakeTelegram(
             status = 200
         if method == "answerCallbackQuery":
             entry = self.callback_queries.get(str(params.get("callback_query_id", "")))
-            if entry is not None:
+            if entry is not None and "message" in entry["query"]:  # not for inline messages
                 call.query_chat_id = entry["query"]["message"]["chat"]["id"]
         self.calls.append(call)
         self._notify(calls=True)

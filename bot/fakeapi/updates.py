@@ -97,7 +97,7 @@ class _Updates:
         import httpx  # only needed in webhook mode
 
         if self._webhook_client is None:
-            self._webhook_client = httpx.AsyncClient(timeout=10)
+            self._webhook_client = httpx.AsyncClient()
         backoff = 0.05
         while self.webhook_url:
             event = self._updates_event
@@ -109,12 +109,20 @@ class _Updates:
             headers = {"Content-Type": "application/json"}
             if self.webhook_secret:
                 headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook_secret
+            uid = update["update_id"]
+            self.webhook_attempts[uid] = self.webhook_attempts.get(uid, 0) + 1
             try:
                 response = await self._webhook_client.post(
-                    self._webhook_target(), content=json.dumps(update).encode(), headers=headers
+                    self._webhook_target(),
+                    content=json.dumps(update).encode(),
+                    headers=headers,
+                    timeout=self.webhook_timeout,
                 )
                 ok = 200 <= response.status_code < 300
                 error = None if ok else f"Wrong response from the webhook: {response.status_code}"
+            except httpx.TimeoutException:
+                # too slow: Telegram gives up on the request and sends the update again
+                ok, error = False, "Read timeout expired"
             except httpx.HTTPError as exc:
                 ok, error = False, f"Connection error: {exc!r}"
             if ok:
