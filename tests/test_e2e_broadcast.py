@@ -98,7 +98,10 @@ async def test_compose_preview_confirm_progress_and_report(harness):
     p = await _wait_done(h, mid)
     assert (p.total, p.sent, p.blocked, p.failed) == (6, 6, 0, 0)
     await h.core.background.reporter.tick()
-    report = h.fake.last("editMessageText", ADMIN_ID)
+    # the final report (a periodic progress edit may land after it, so not simply the last)
+    report = await h.fake.wait_for(
+        "editMessageText", chat_id=ADMIN_ID, predicate=lambda c: "▓" * 12 in c.text
+    )
     assert int(report.params["message_id"]) == message_id_of(summary)
     assert "selesai" in report.text and "▓" * 12 in report.text and "<b>6</b>" in report.text
     assert not buttons_of(report)
