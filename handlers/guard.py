@@ -8,7 +8,8 @@ is ignored in silence, and never reaches a handler that would raise on it:
 - channel posts, business messages, and any other update type without a user behind it that
   the bot serves (chat member changes, reactions, polls, inline queries, payments, boosts);
 - messages without ``from`` (sent on behalf of a channel or an anonymous group admin), from
-  other bots, or in channels;
+  other bots, or in channels; an anonymous admin's command or reply to the bot is told why
+  nothing happens (Telegram hides who wrote it), everything else is silent;
 - button presses from an inline message (no ``message``), on a message the bot can no longer
   see (deleted, too old), or without data (games): answered with a short notice.
 
@@ -24,7 +25,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from handlers.common import Ctx, answer
+from handlers.common import Ctx, answer, reply
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,18 @@ def _message_refusal(msg: Message) -> str | None:
     if msg.from_user.is_bot:
         return "message from a bot"
     return None
+
+
+def _anonymous_admin_asks(msg: Message, bot_id: int) -> bool:
+    """A group admin writing anonymously (the message comes "from" the group itself) sent a
+    command or replied to the bot: they expect something to happen."""
+    if msg.sender_chat is None or msg.sender_chat.id != msg.chat.id:
+        return False
+    text = msg.text or msg.caption or ""
+    replied = msg.reply_to_message
+    author = replied.from_user if replied is not None else None
+    to_bot = author is not None and author.id == bot_id
+    return text.startswith("/") or to_bot
 
 
 def refusal(update: Update) -> tuple[str, str | None] | None:
@@ -70,6 +83,12 @@ async def guard(update: object, context: Ctx) -> None:
         return
     reason, notice = why
     log.info("update %s ignored: %s", update.update_id, reason)
+    msg = update.message
+    if msg is not None and _anonymous_admin_asks(msg, context.bot.id):
+        try:
+            await reply(update, context, "anonymous_admin")
+        except Exception as exc:  # noqa: BLE001 - no right to write here: nothing else to do
+            log.info("could not tell the anonymous admin: %s", exc)
     if notice is not None and update.callback_query is not None:
         try:
             await answer(update, notice, alert=False)

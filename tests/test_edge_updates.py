@@ -162,3 +162,35 @@ async def test_odd_updates_are_ignored_or_answered_never_raise(harness, caplog):
     # and the bot still answers people as before
     reply = await h.say(USER, "/bantuan")
     assert reply.params["text"]
+
+
+async def test_an_anonymous_admin_is_told_why_their_command_or_reply_does_nothing(harness, caplog):
+    """Telegram hides who an anonymous group admin is (the message comes from the group,
+    through @GroupAnonymousBot): the bot cannot act for them, so a command or a reply to the
+    bot gets the reason; their other messages stay silent like any chatter."""
+    h = harness
+    h.fake.add_chat(GROUP, "supergroup", "Helpdesk Diskominfo")
+    mark = h.fake.mark()
+    h.fake.send_message(USER, "/tiket", chat_id=GROUP, chat_type="supergroup", anonymous_admin=True)
+    told = await h.fake.wait_for("sendMessage", chat_id=GROUP, after=mark)
+    assert "admin anonim" in told.params["text"] and "Remain Anonymous" in told.params["text"]
+    # a reply to that message of the bot is also told
+    mark = h.fake.mark()
+    h.fake.send_message(
+        USER,
+        "Silakan ke Satpas <b>Polres</b>",
+        chat_id=GROUP,
+        chat_type="supergroup",
+        reply_to_message_id=int(told.result["message_id"]),
+        anonymous_admin=True,
+    )
+    again = await h.fake.wait_for("sendMessage", chat_id=GROUP, after=mark)
+    assert "admin anonim" in again.params["text"] and "Polres" not in again.params["text"]
+    # plain chatter by an anonymous admin: silence
+    mark = h.fake.mark()
+    h.fake.send_message(
+        USER, "rapat jam 2 ya", chat_id=GROUP, chat_type="supergroup", anonymous_admin=True
+    )
+    await h.settled()
+    assert [c for c in h.fake.calls[mark:] if c.method == "sendMessage"] == []
+    assert _errors(caplog) == []

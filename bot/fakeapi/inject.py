@@ -9,6 +9,14 @@ from bot.fakeapi.rules import _BOT_COMMAND_RE, _MENTION_RE
 from bot.fakeapi.state import _without_reply
 from bot.tghtml import utf16_length
 
+#: who an anonymous group admin's messages come from (Telegram's own bot account)
+ANONYMOUS_ADMIN = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
+
 
 class _Inject:
     """Update injection (part of :class:`FakeTelegram`)."""
@@ -27,16 +35,25 @@ class _Inject:
         first_name: str | None = None,
         username: str | None = None,
         language_code: str | None = None,
+        anonymous_admin: bool = False,
     ) -> dict:
         """The user writes ``text``; returns the queued update.
 
         Bot commands (``/cmd``, ``/cmd@bot``) and ``@username`` mentions get their entities.
+        ``anonymous_admin``: a group admin with "Remain Anonymous" on; as Telegram does, the
+        message comes from @GroupAnonymousBot on behalf of the group (``sender_chat``).
         """
         with self._lock:
             sender, chat = self._sender_and_chat(
                 user_id, chat_id, chat_type, chat_title, first_name, username, language_code
             )
+            if anonymous_admin:
+                sender = dict(ANONYMOUS_ADMIN)
             message = self._new_message(chat, sender)
+            if anonymous_admin:
+                message["sender_chat"] = {
+                    k: v for k, v in chat.items() if k in ("id", "type", "title", "username")
+                }
             message["text"] = text
             entities = _user_entities(text)
             if entities:
