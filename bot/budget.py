@@ -225,6 +225,20 @@ class RateBudget:
                 self._used()  # granted just before the cancel: the grant is spent
             raise
 
+    async def close(self) -> None:
+        """Stop the dispatcher (at shutdown): waiting requests are cancelled with it."""
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        if task.get_loop() is not asyncio.get_running_loop():
+            return  # a loop that is gone: nothing runs there any more
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        for waiters in self._waiters.values():
+            for fut in waiters:
+                fut.cancel()
+            waiters.clear()
+
     def _pick(self, now: float) -> str | None:
         reply, bulk = self._waiters[REPLY], self._waiters[BULK]
         if bulk and (not reply or now - self._last_bulk >= 1.0 / self.bulk_floor):

@@ -86,4 +86,5 @@ class Core:
         return await self.users.delete_personal_data(telegram_id)
 
     async def close(self) -> None:
+        await self.budget.close()
         await self.db.dispose()

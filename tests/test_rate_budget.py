@@ -208,3 +208,23 @@ async def test_a_held_grant_counts_until_it_is_released():
     async with budget.sending(REPLY, 42):
         assert budget._inflight == 1
     assert budget._inflight == 0
+
+
+async def test_close_stops_the_dispatcher_and_cancels_waiters():
+    """At shutdown the budget's dispatcher task is stopped (no "Task was destroyed but it is
+    pending"), and a request still waiting for a grant is cancelled, not left hanging."""
+    import asyncio
+
+    from bot.budget import RateBudget
+
+    budget = RateBudget(rate=1.0)
+    await budget.acquire()  # the first grant at once: the dispatcher runs
+    waiting = asyncio.create_task(budget.acquire())  # the next one waits about a second
+    await asyncio.sleep(0.05)
+    assert budget._task is not None and not budget._task.done()
+    task = budget._task
+    await budget.close()
+    assert task.done() and budget._task is None
+    await asyncio.sleep(0)
+    assert waiting.cancelled() or isinstance(waiting.exception(), asyncio.CancelledError)
+    await budget.close()  # twice is fine
