@@ -167,7 +167,10 @@ async def test_pick_and_thumbs_up_make_a_candidate_a_curator_accepts(db, kdir) -
     cand = await qa.curation.next_candidate()
     assert cand is not None and cand.total == 1 and cand.phrasing.votes == 1
     assert cand.phrasing.text == SIM and cand.entry.id == "bantuan-pakai-bot"
+    await _unanswered(qa, SIM)  # someone else asks the same and leaves it: a /celah group
+    assert [g.example for g in await qa.gaps()] == [SIM]
     assert (await qa.curation.decide(cand.phrasing.id, True, 1000)).status == "ok"
+    assert await qa.gaps() == []  # accepted: its /celah group is done too
     assert (await qa.curation.decide(cand.phrasing.id, False, 1000)).status == "stale"
     assert await qa.curation.next_candidate() is None
     assert await _top(qa, SIM) == "bantuan-pakai-bot"

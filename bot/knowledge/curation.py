@@ -231,5 +231,8 @@ class Curation:
         if not await self.store.decide(phrasing_id, accept, curator):
             return Attached("stale")
         if accept:
+            # the question now has its entry: a /celah group of it (asked until now) is done
+            key = self.qa.kb.normalize(p.text)
+            await self.store.add_mark(key, "attached", None, p.entry_id, curator)
             await self.qa.refresh_learned(force=True)
         return Attached("ok", p.text, entry)
