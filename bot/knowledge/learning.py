@@ -190,30 +190,47 @@ class LearnedStore:
             )
         )
 
+    async def _accept(
+        self,
+        s: AsyncSession,
+        entry_id: str,
+        text: str,
+        key: str,
+        question_id: int | None,
+        curator: int | None,
+    ) -> tuple[LearnedPhrasing, bool]:
+        """Accept ``text`` for ``entry_id`` in session ``s``: the existing row (a candidate or
+        a rejected one) or a new curator row; ``(row, changed)``, unchanged when accepted
+        already."""
+        row = await self._find(s, entry_id, key)
+        if row is not None and row.status == ACCEPTED:
+            return row, False
+        if row is None:
+            row = LearnedPhrasing(
+                entry_id=entry_id,
+                text=text,
+                key=key,
+                source="curator",
+                votes=0,
+                question_id=question_id,
+            )
+            s.add(row)
+        row.status, row.decided_by, row.decided_at = ACCEPTED, curator, utcnow()
+        await s.flush()
+        return row, True
+
     async def accept_new(
         self, entry_id: str, text: str, question_id: int | None, curator: int | None
     ) -> tuple[PhrasingView, bool]:
         """A curator's phrasing, accepted at once; ``(view, changed)``."""
         text = clean_phrasing(text)
-        key = phrasing_key(text)
         async with self.db.session() as s:
-            row = await self._find(s, entry_id, key)
-            if row is not None and row.status == ACCEPTED:
-                return PhrasingView.of(row), False
-            if row is None:
-                row = LearnedPhrasing(
-                    entry_id=entry_id,
-                    text=text,
-                    key=key,
-                    source="curator",
-                    votes=0,
-                    question_id=question_id,
-                )
-                s.add(row)
-            row.status, row.decided_by, row.decided_at = ACCEPTED, curator, utcnow()
-            await self._bump(s)
-            await s.flush()
-            return PhrasingView.of(row), True
+            row, changed = await self._accept(
+                s, entry_id, text, phrasing_key(text), question_id, curator
+            )
+            if changed:
+                await self._bump(s)
+            return PhrasingView.of(row), changed
 
     async def accept_texts(
         self, entry_id: str, texts: Sequence[str], question_id: int | None, curator: int | None
@@ -225,24 +242,8 @@ class LearnedStore:
             for raw in texts:
                 text = clean_phrasing(raw)
                 key = phrasing_key(text)
-                if not key:
-                    continue
-                row = await self._find(s, entry_id, key)
-                if row is not None and row.status == ACCEPTED:
-                    continue
-                if row is None:
-                    row = LearnedPhrasing(
-                        entry_id=entry_id,
-                        text=text,
-                        key=key,
-                        source="curator",
-                        votes=0,
-                        question_id=question_id,
-                    )
-                    s.add(row)
-                row.status, row.decided_by, row.decided_at = ACCEPTED, curator, utcnow()
-                added.append(text)
-                await s.flush()
+                if key and (await self._accept(s, entry_id, text, key, question_id, curator))[1]:
+                    added.append(text)
             if added:
                 await self._bump(s)
         return added
