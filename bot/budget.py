@@ -41,7 +41,27 @@ REPLY = "reply"
 BULK = "bulk"
 
 
-class RateBudget:
+class FloodPause:
+    """Telegram's flood control (a 429's ``retry_after``) for a pacer: ``pause(seconds)``
+    stops every sender until then; a shorter pause never shortens a longer one. Needs
+    ``self.clock``, ``self._paused_until`` and ``self.pauses`` (set by the pacer)."""
+
+    clock: Callable[[], float]
+    _paused_until: float
+    pauses: int
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self.clock())
+
+    def pause(self, seconds: float) -> None:
+        until = self.clock() + max(0.0, float(seconds))
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+
+
+class RateBudget(FloodPause):
     def __init__(
         self,
         rate: float = 29.0,
@@ -86,17 +106,6 @@ class RateBudget:
         #: their slot (the event loop was busy, a sleep overslept)
         self.paced_grants = 0
         self.late_seconds = 0.0
-
-    # -- flood control -------------------------------------------------------------------------
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self.clock())
-
-    def pause(self, seconds: float) -> None:
-        until = self.clock() + max(0.0, float(seconds))
-        if until > self._paused_until:
-            self._paused_until = until
-            self.pauses += 1
 
     # -- per chat ------------------------------------------------------------------------------
     def _chat_wait(self, chat_id: int | None, now: float) -> float:

@@ -6,8 +6,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.budget import FloodPause
 
-class TokenBucket:
+
+class TokenBucket(FloodPause):
     """At most ``rate`` acquisitions per second on average, bursts up to ``burst``.
 
     ``pause(seconds)`` stops every acquirer until then (Telegram's ``retry_after``). The clock
@@ -34,16 +36,6 @@ class TokenBucket:
         self._lock = asyncio.Lock()
         self.acquired = 0
         self.pauses = 0
-
-    @property
-    def paused_for(self) -> float:
-        return max(0.0, self._paused_until - self.clock())
-
-    def pause(self, seconds: float) -> None:
-        until = self.clock() + max(0.0, float(seconds))
-        if until > self._paused_until:
-            self._paused_until = until
-            self.pauses += 1
 
     def _refill(self, now: float) -> None:
         elapsed = max(0.0, now - self._last)
