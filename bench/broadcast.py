@@ -145,7 +145,11 @@ async def prepare_database(url: str) -> None:
         await engine.dispose()
 
 
-async def add_population(db, n: int) -> list[int]:
+async def add_population(
+    db, n: int, *, first: int = FIRST_USER, privacy_accepted: bool = False
+) -> list[int]:
+    """``n`` registered OPD admins (telegram and chat ids from ``first``), inserted in bulk;
+    their chat ids. Also used by ``bench/rate_storm.py``."""
     from sqlalchemy import insert
 
     from bot.accounts.models import User
@@ -154,12 +158,13 @@ async def add_population(db, n: int) -> list[int]:
     now = utcnow()
     rows = [
         {
-            "telegram_id": FIRST_USER + i,
-            "chat_id": FIRST_USER + i,
+            "telegram_id": first + i,
+            "chat_id": first + i,
             "name": f"Admin OPD {i}",
             "role": "staff",
             "is_active": True,
-            # no tips / calendar reminders: only the broadcast is measured
+            "privacy_accepted_at": now if privacy_accepted else None,
+            # no tips / calendar reminders: only the broadcast or the answers are measured
             "tips_enabled": False,
             "calendar_enabled": False,
             "created_at": now,

@@ -116,33 +116,12 @@ async def child_main(cfg: dict) -> None:
 
 
 async def seed(url: str, n: int) -> None:
-    from sqlalchemy import insert
-
-    from bot.accounts.models import User
+    from bench.broadcast import add_population
     from bot.db import Database, upgrade_async
-    from bot.db.base import utcnow
 
     await upgrade_async(url)
     db = Database(url)
-    now = utcnow()
-    rows = [
-        {
-            "telegram_id": FIRST + i,
-            "chat_id": FIRST + i,
-            "name": f"Admin OPD {i}",
-            "role": "staff",
-            "is_active": True,
-            "privacy_accepted_at": now,
-            "tips_enabled": False,
-            "calendar_enabled": False,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(n)
-    ]
-    async with db.session() as s:
-        for i in range(0, n, 1000):
-            await s.execute(insert(User), rows[i : i + 1000])
+    await add_population(db, n, first=FIRST, privacy_accepted=True)
     await db.dispose()
 
 
